@@ -1,0 +1,38 @@
+"""The backends one control-plane process works with, built once from settings.
+
+Routes receive them through :func:`modelyard.api.deps.services`; nothing in
+``api/`` builds a backend itself, so tests can hand the app other instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelyard.catalog import SqlCatalog, open_catalog
+from modelyard.config import Settings
+from modelyard.images.builder import VenvBuilder
+from modelyard.images.registry import ImageRegistry
+from modelyard.runtime import Runtime, get_runtime
+from modelyard.store import Store, get_store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    catalog: SqlCatalog
+    runtime: Runtime
+    images: ImageRegistry
+
+    def close(self) -> None:
+        self.catalog.close()
+
+
+def build_services(settings: Settings) -> Services:
+    """Every backend the settings name, ready to serve (catalog migrated)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = get_store(settings)
+    catalog = open_catalog(settings)
+    runtime = get_runtime(settings)
+    images = ImageRegistry(catalog, runtime, VenvBuilder(settings.images_dir), settings)
+    return Services(settings=settings, store=store, catalog=catalog, runtime=runtime, images=images)

@@ -1,0 +1,82 @@
+"""The ``modelyard`` command: server control, settings, and one group per resource."""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError as SettingsError
+
+from modelyard import __version__
+from modelyard.cli import images, s3
+from modelyard.cli.common import console, err_console, handled, print_json
+from modelyard.config import Settings, get_settings
+
+app = typer.Typer(
+    name="modelyard",
+    help="SageMaker's workflow on your own machines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(s3.app, name="s3", help="The object store, like 'aws s3'.")
+app.add_typer(images.app, name="images", help="The image registry: runnable environments.")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        err_console.print(f"[bold red]error[/]: invalid MODELYARD_* settings: {problems}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def version() -> None:
+    """Print modelyard's version."""
+    console.print(__version__)
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets masked)."""
+    print_json(_settings().masked())
+
+
+@app.command()
+@handled
+def server() -> None:
+    """Run the control-plane server in the foreground."""
+    from modelyard.api.server import serve
+
+    serve(_settings())
+
+
+@app.command()
+@handled
+def up() -> None:
+    """Start the control-plane server of this home in the background."""
+    from modelyard.api.server import start_background
+
+    url = start_background(_settings())
+    console.print(f"modelyard server up at {url}")
+
+
+@app.command()
+@handled
+def down() -> None:
+    """Stop the background server of this home."""
+    from modelyard.api.server import stop_background
+
+    if stop_background(_settings()):
+        console.print("modelyard server stopped")
+    else:
+        console.print("no modelyard server was running for this home")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
