@@ -15,7 +15,7 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from modelyard.ids import Identity, ResourceKind
 
@@ -155,3 +155,9 @@ class Catalog(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections; the catalog is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
