@@ -135,15 +135,16 @@ def _machine(
 def _job(kind: ResourceKind, *, secondary_statuses: frozenset[str] | None = None) -> StateMachine:
     """Processing, training, tuning and transform jobs: SageMaker's job lifecycle.
 
-    Stopping may still end in Completed or Failed: the work can finish or
-    break before the stop reaches it.
+    A stop is final once recorded: a job that finishes while Stopping ends
+    Stopped (its artifacts are kept, as SageMaker keeps them), so a race of
+    "completed" against "stop" has exactly one winner.
     """
     return _machine(
         kind,
         ("InProgress",),
         {
             "InProgress": {"Completed", "Failed", "Stopping"},
-            "Stopping": {"Stopped", "Completed", "Failed"},
+            "Stopping": {"Stopped", "Failed"},
             "Completed": set(),
             "Failed": set(),
             "Stopped": set(),
@@ -161,7 +162,7 @@ def _packaging_job(kind: ResourceKind) -> StateMachine:
         {
             "STARTING": {"INPROGRESS", "COMPLETED", "FAILED", "STOPPING"},
             "INPROGRESS": {"COMPLETED", "FAILED", "STOPPING"},
-            "STOPPING": {"STOPPED", "COMPLETED", "FAILED"},
+            "STOPPING": {"STOPPED", "FAILED"},
             "COMPLETED": set(),
             "FAILED": set(),
             "STOPPED": set(),
@@ -266,7 +267,7 @@ _MACHINES: dict[ResourceKind, StateMachine] = {
             {
                 # RetryPipelineExecution resumes a Failed execution.
                 "Executing": {"Succeeded", "Failed", "CompletedWithFailures", "Stopping"},
-                "Stopping": {"Stopped", "Succeeded", "Failed", "CompletedWithFailures"},
+                "Stopping": {"Stopped", "Failed"},
                 "Failed": {"Executing"},
                 "Succeeded": set(),
                 "Stopped": set(),

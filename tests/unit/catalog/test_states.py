@@ -88,6 +88,7 @@ def test_training_job_lifecycle() -> None:
     assert machine.can_transition("Stopping", "Stopped")
     assert not machine.can_transition("InProgress", "Stopped")
     assert not machine.can_transition("Completed", "Completed")
+    assert not machine.can_transition("Stopping", "Completed")  # a stop, once recorded, wins
 
 
 def test_image_can_be_rebuilt() -> None:
