@@ -13,11 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
+from sqlalchemy import ColumnElement, Select, and_, or_
+
 from modelyard.catalog.base import SortBy, SortOrder
+from modelyard.catalog.models import Resource
 from modelyard.errors import ValidationError
 
 SORT_BY: tuple[str, ...] = get_args(SortBy)
@@ -85,3 +89,59 @@ def check_list_arguments(sort_by: str, sort_order: str, max_results: int) -> Non
             f"MaxResults={max_results} is out of range: use 1 to {MAX_RESULTS_LIMIT}",
             field="MaxResults",
         )
+
+
+def sort_column(sort_by: str, dialect: str) -> ColumnElement[Any]:
+    """The column ``SortBy`` names; text compares byte-wise on every backend."""
+    if sort_by == "CreationTime":
+        return Resource.created_at.expression
+    column = Resource.name if sort_by == "Name" else Resource.status
+    # SQLite compares bytes by default; PostgreSQL may follow a locale ("a-b" vs "ab").
+    return column.collate("C") if dialect == "postgresql" else column.expression
+
+
+def paginate(
+    query: Select[Resource],
+    *,
+    sort_by: str,
+    sort_order: str,
+    max_results: int,
+    next_token: str | None,
+    dialect: str,
+) -> Select[Resource]:
+    """``query`` ordered, started after ``next_token``, one row more than a page.
+
+    The extra row tells whether another page follows (see :func:`split_page`).
+    """
+    column = sort_column(sort_by, dialect)
+    descending = sort_order == "Descending"
+    if next_token:
+        cursor = decode_cursor(next_token, sort_by=sort_by, sort_order=sort_order)
+        after = operator.lt if descending else operator.gt
+        query = query.where(
+            or_(
+                after(column, cursor.key),
+                and_(column == cursor.key, after(Resource.id, cursor.row_id)),
+            )
+        )
+    if descending:
+        query = query.order_by(column.desc(), Resource.id.desc())
+    else:
+        query = query.order_by(column.asc(), Resource.id.asc())
+    return query.limit(max_results + 1)
+
+
+def split_page(
+    rows: list[Resource], *, sort_by: str, sort_order: str, max_results: int
+) -> tuple[list[Resource], str | None]:
+    """The page's rows and the token of the next page (``None`` on the last one)."""
+    if len(rows) <= max_results:
+        return rows, None
+    rows = rows[:max_results]
+    last = rows[-1]
+    key: str | datetime = last.created_at
+    if sort_by == "Name":
+        key = last.name
+    elif sort_by == "Status":
+        key = last.status
+    return rows, Cursor(sort_by, sort_order, key, last.id).encode()

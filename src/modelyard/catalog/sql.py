@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import json
-import math
-import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -41,15 +38,20 @@ from modelyard.catalog.base import (
 from modelyard.catalog.engine import WRITE_OPTION, create_catalog_engine, is_sqlite_memory
 from modelyard.catalog.migrate import upgrade_to_head
 from modelyard.catalog.models import MetricPointRow, Resource, StatusEventRow
-from modelyard.catalog.pagination import Cursor, check_list_arguments, decode_cursor
+from modelyard.catalog.pagination import check_list_arguments, paginate, split_page
 from modelyard.catalog.states import machine_for
+from modelyard.catalog.values import (
+    already_exists,
+    json_object,
+    metric_point_values,
+    stale_version,
+    to_record,
+)
 from modelyard.errors import (
-    AlreadyExistsError,
     CatalogError,
     ConcurrentUpdateError,
     ModelyardError,
     NotFoundError,
-    ValidationError,
 )
 from modelyard.ids import Identity, ResourceKind, make_arn, utcnow, validate_name
 
@@ -109,7 +111,7 @@ class SqlCatalog(Catalog):
     def get(self, kind: ResourceKind, name: str) -> ResourceRecord:
         kind = ResourceKind(kind)
         with self._session(write=False) as session:
-            return _record(self._load(session, kind, name))
+            return to_record(self._load(session, kind, name))
 
     def list(
         self,
@@ -128,8 +130,6 @@ class SqlCatalog(Catalog):
         check_list_arguments(sort_by, sort_order, max_results)
         if status is not None:
             machine_for(kind).check_status(status, field="StatusEquals")
-        descending = sort_order == "Descending"
-        column = self._sort_column(sort_by)
         query = select(Resource).where(Resource.kind == kind.value)
         if status is not None:
             query = query.where(Resource.status == status)
@@ -140,33 +140,20 @@ class SqlCatalog(Catalog):
             query = query.where(Resource.created_at > creation_time_after)
         if creation_time_before is not None:
             query = query.where(Resource.created_at < creation_time_before)
-        if next_token:
-            cursor = decode_cursor(next_token, sort_by=sort_by, sort_order=sort_order)
-            after = operator.lt if descending else operator.gt
-            query = query.where(
-                or_(
-                    after(column, cursor.key),
-                    and_(column == cursor.key, after(Resource.id, cursor.row_id)),
-                )
-            )
-        if descending:
-            query = query.order_by(column.desc(), Resource.id.desc())
-        else:
-            query = query.order_by(column.asc(), Resource.id.asc())
-        query = query.limit(max_results + 1)
+        query = paginate(
+            query,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            max_results=max_results,
+            next_token=next_token,
+            dialect=self._engine.dialect.name,
+        )
         with self._session(write=False) as session:
             rows = builtins.list(session.scalars(query))
-        token = None
-        if len(rows) > max_results:
-            rows = rows[:max_results]
-            last = rows[-1]
-            key: str | datetime = last.created_at
-            if sort_by == "Name":
-                key = last.name
-            elif sort_by == "Status":
-                key = last.status
-            token = Cursor(sort_by, sort_order, key, last.id).encode()
-        return Page(records=[_record(row) for row in rows], next_token=token)
+        rows, token = split_page(
+            rows, sort_by=sort_by, sort_order=sort_order, max_results=max_results
+        )
+        return Page(records=[to_record(row) for row in rows], next_token=token)
 
     def events(self, kind: ResourceKind, name: str) -> builtins.list[StatusEvent]:
         kind = ResourceKind(kind)
@@ -228,8 +215,8 @@ class SqlCatalog(Catalog):
             status=status,
             secondary_status=secondary_status,
             failure_reason=None,
-            spec=_json_object(spec, "spec"),
-            state=_json_object(state or {}, "state"),
+            spec=json_object(spec, "spec"),
+            state=json_object(state or {}, "state"),
             version=1,
             created_at=now,
             updated_at=now,
@@ -240,7 +227,7 @@ class SqlCatalog(Catalog):
                     select(Resource.id).where(Resource.kind == kind.value, Resource.name == name)
                 )
                 if taken is not None:
-                    raise _already_exists(kind, name)
+                    raise already_exists(kind, name)
                 session.add(row)
                 session.flush()
                 session.add(
@@ -255,9 +242,9 @@ class SqlCatalog(Catalog):
         except CatalogError as exc:
             # Two creators raced past the check (PostgreSQL): the unique key decided.
             if isinstance(exc.__cause__, IntegrityError) and self._exists(kind, name):
-                raise _already_exists(kind, name) from exc.__cause__
+                raise already_exists(kind, name) from exc.__cause__
             raise
-        return _record(row)
+        return to_record(row)
 
     def transition(
         self,
@@ -279,7 +266,7 @@ class SqlCatalog(Catalog):
         machine = machine_for(kind)
         machine.check_status(status)
         machine.check_secondary(secondary_status)
-        updates = _json_object(state_updates or {}, "state_updates")
+        updates = json_object(state_updates or {}, "state_updates")
 
         def change(row: Resource) -> _Change:
             machine.check_transition(name, row.status, status)
@@ -309,8 +296,8 @@ class SqlCatalog(Catalog):
     ) -> ResourceRecord:
         """Merge ``state_updates`` (top-level keys) into the state; replace the spec if given."""
         kind = ResourceKind(kind)
-        updates = _json_object(state_updates or {}, "state_updates")
-        new_spec = None if spec is None else _json_object(spec, "spec")
+        updates = json_object(state_updates or {}, "state_updates")
+        new_spec = None if spec is None else json_object(spec, "spec")
 
         def change(row: Resource) -> _Change:
             values: dict[str, Any] = {}
@@ -333,7 +320,7 @@ class SqlCatalog(Catalog):
     ) -> None:
         """Append points; a value that is not a finite number is refused (400)."""
         kind = ResourceKind(kind)
-        values = [_metric_point(metric, at, value) for metric, at, value in points]
+        values = [metric_point_values(metric, at, value) for metric, at, value in points]
         with self._session(write=True) as session:
             row = self._load(session, kind, name)
             if values:
@@ -387,10 +374,10 @@ class SqlCatalog(Catalog):
             with self._session(write=True) as session:
                 row = self._load(session, kind, name)
                 if expected_version is not None and row.version != expected_version:
-                    raise _stale(kind, name, expected_version, row.version)
+                    raise stale_version(kind, name, expected_version, row.version)
                 values, event = change(row)
                 if not values:
-                    return _record(row)
+                    return to_record(row)
                 now = utcnow()
                 values |= {"version": row.version + 1, "updated_at": now}
                 result = cast(
@@ -406,74 +393,11 @@ class SqlCatalog(Catalog):
                     if event is not None:
                         event.at = now
                         session.add(event)
-                    return dataclasses.replace(_record(row), **values)
+                    return dataclasses.replace(to_record(row), **values)
             # Somebody else wrote between our read and our write.
             if expected_version is not None:
-                raise _stale(kind, name, expected_version, None)
+                raise stale_version(kind, name, expected_version, None)
         raise ConcurrentUpdateError(
             f"{kind.value} {name!r} kept changing under {MAX_WRITE_ATTEMPTS} attempts to write "
             "it; retry later"
         )
-
-    def _sort_column(self, sort_by: str) -> ColumnElement[Any]:
-        if sort_by == "CreationTime":
-            return Resource.created_at.expression
-        column = Resource.name if sort_by == "Name" else Resource.status
-        # Byte order on every backend (SQLite's default; PostgreSQL's may follow a locale).
-        if self._engine.dialect.name == "postgresql":
-            return column.collate("C")
-        return column.expression
-
-
-def _record(row: Resource) -> ResourceRecord:
-    return ResourceRecord(
-        kind=ResourceKind(row.kind),
-        name=row.name,
-        arn=row.arn,
-        status=row.status,
-        spec=row.spec,
-        state=row.state,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        secondary_status=row.secondary_status,
-        failure_reason=row.failure_reason,
-    )
-
-
-def _json_object(value: Any, field: str) -> dict[str, Any]:
-    """A deep copy of ``value``, which must be a JSON object."""
-    if not isinstance(value, dict):
-        raise ValidationError(f"{field} must be a JSON object, not {type(value).__name__}")
-    try:
-        copied: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{field} is not JSON-serializable: {exc}", field=field) from exc
-    return copied
-
-
-def _metric_point(metric: str, at: datetime, value: float) -> dict[str, Any]:
-    if not isinstance(metric, str) or not 1 <= len(metric) <= 255:
-        raise ValidationError(
-            f"metric name {metric!r} must be a string of 1-255 characters", field="MetricName"
-        )
-    if not isinstance(at, datetime):
-        raise ValidationError(f"metric timestamp {at!r} is not a datetime", field="Timestamp")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(
-            f"metric {metric} value {value!r} is not a finite number", field="Value"
-        )
-    return {"name": metric, "timestamp": at, "value": float(value)}
-
-
-def _already_exists(kind: ResourceKind, name: str) -> AlreadyExistsError:
-    return AlreadyExistsError(f"{kind.value} {name!r} already exists", field="Name")
-
-
-def _stale(
-    kind: ResourceKind, name: str, expected_version: int, actual: int | None
-) -> ConcurrentUpdateError:
-    now = f"is now at version {actual}" if actual is not None else "was changed meanwhile"
-    return ConcurrentUpdateError(
-        f"{kind.value} {name!r} {now}, not {expected_version}: read it again and retry"
-    )
