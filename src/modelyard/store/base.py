@@ -7,7 +7,7 @@ so a backend may trust that a key names an object inside its bucket.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
@@ -101,6 +101,27 @@ class Store(abc.ABC):
     def copy_object(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str
     ) -> ObjectInfo: ...
+
+    def open_object_with_info(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO]:
+        """The object's description and a stream over the same version of its bytes.
+
+        Backends override this when they can make the pair consistent under a
+        concurrent overwrite; the default heads, then opens.
+        """
+        info = self.head_object(bucket, key)
+        return info, self.open_object(bucket, key)
+
+    def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
+        """Delete many objects; missing keys are not an error. Every key is
+        validated before the first one is deleted."""
+        from modelyard.store.uri import validate_key
+
+        checked = [validate_key(key) for key in keys]
+        for key in checked:
+            self.delete_object(bucket, key)
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release connections and threads the backend holds (nothing by default)."""
 
     def get_object(self, bucket: str, key: str) -> bytes:
         with self.open_object(bucket, key) as stream:
