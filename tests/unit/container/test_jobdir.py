@@ -107,7 +107,10 @@ def test_write_job_dir_lays_out_opt_ml(tmp_path: Path) -> None:
         "checkpoints",
     ):
         assert (base / directory).is_dir(), directory
-    assert read_json(paths.hyperparameters_file) == {"epochs": "2", "sagemaker_program": '"train.py"'}
+    assert read_json(paths.hyperparameters_file) == {
+        "epochs": "2",
+        "sagemaker_program": '"train.py"',
+    }
     assert read_json(paths.input_data_config_file) == {"train": {"TrainingInputMode": "File"}}
     assert read_json(paths.resource_config_file) == resource
 
@@ -130,7 +133,10 @@ def test_write_job_dir_sorts_hosts(tmp_path: Path) -> None:
     ],
 )
 def test_write_job_dir_checks_its_input(
-    tmp_path: Path, hyperparameters: dict[str, str], channels: dict[str, dict[str, str]], error: type
+    tmp_path: Path,
+    hyperparameters: dict[str, str],
+    channels: dict[str, dict[str, str]],
+    error: type,
 ) -> None:
     with pytest.raises(error):
         write_job_dir(
