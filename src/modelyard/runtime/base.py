@@ -96,3 +96,9 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def list(self) -> list[Handle]:
         """Every container this runtime knows of, running or exited."""
+
+    def remove(self, handle_id: str) -> None:  # noqa: B027 - optional, not abstract
+        """Forget an exited container, logs included (optional: the default keeps all).
+
+        Backends that keep state per container refuse this while it runs.
+        """

@@ -203,6 +203,8 @@ class LocalHandle(Handle):
         return code
 
     def _record_lost(self) -> int:
+        if not self._dir.is_dir():
+            raise NotFoundError(f"container {self.id} was removed")
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(
                 "modelyard: the supervisor of this container is gone without recording an "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _CHUNK_BYTES = 64 * 1024
 
@@ -25,37 +27,67 @@ def read_log_lines(
 
     With ``follow``, waits for more while ``is_running()`` is true and stops once the
     writer has exited and the file is drained: the check for "running" is made
-    *before* the last read, so nothing written just before the exit is lost. A
-    last line without its newline is yielded only when no more can come. Bytes
-    that are not UTF-8 are replaced, never raised on.
+    *before* the last read, so nothing written just before the exit is lost. Like
+    ``tail -F``, a file replaced or truncated meanwhile (a rebuild starting a new
+    log) is read again from its start. A last line without its newline is yielded
+    only when no more can come. Bytes that are not UTF-8 are replaced.
     """
-    while not path.exists():
-        if not follow or not is_running():
-            return
-        time.sleep(poll_interval_s)
     line_no = 0
+    while True:
+        while not path.exists():
+            if not follow or not is_running():
+                return
+            time.sleep(poll_interval_s)
+        with open(path, "rb") as fh:
+            lines = _read_lines(fh, path, follow, is_running, poll_interval_s)
+            while True:
+                try:
+                    line = next(lines)
+                except StopIteration as end:
+                    replaced = bool(end.value)
+                    break
+                if line_no >= since_line:
+                    yield line
+                line_no += 1
+        if not replaced:
+            return
+        line_no = since_line  # a new file: all of it is new
+
+
+def _read_lines(
+    fh: BinaryIO, path: Path, follow: bool, is_running: Callable[[], bool], poll_s: float
+) -> Generator[str, None, bool]:
+    """Lines of one open file; returns True if it ended by the file being replaced."""
     pending = b""
-    with open(path, "rb") as fh:
-        while True:
+    while True:
+        chunk = fh.read(_CHUNK_BYTES)
+        if not chunk:
+            if not follow:
+                break
+            running = is_running()
             chunk = fh.read(_CHUNK_BYTES)
             if not chunk:
-                if not follow:
+                if _was_replaced(fh, path):
+                    return True
+                if not running:
                     break
-                running = is_running()
-                chunk = fh.read(_CHUNK_BYTES)
-                if not chunk:
-                    if not running:
-                        break
-                    time.sleep(poll_interval_s)
-                    continue
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                if line_no >= since_line:
-                    yield line.decode("utf-8", errors="replace")
-                line_no += 1
-    if pending and line_no >= since_line:
+                time.sleep(poll_s)
+                continue
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", errors="replace")
+    if pending:
         yield pending.decode("utf-8", errors="replace")
+    return False
+
+
+def _was_replaced(fh: BinaryIO, path: Path) -> bool:
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        return True
+    return current.st_ino != os.fstat(fh.fileno()).st_ino or current.st_size < fh.tell()
 
 
 def tail_lines(path: Path, count: int, *, max_bytes: int = 256 * 1024) -> list[str]:
