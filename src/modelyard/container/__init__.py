@@ -14,11 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modelyard.container.environment import (
-    ContainerSettings,
-    TrainingEnvironment,
-    load_environment,
-)
+from modelyard.container.environment import TrainingEnvironment, load_environment
 from modelyard.container.errors import (
     EXIT_PLATFORM_ERROR,
     EXIT_SUCCESS,
@@ -36,6 +32,7 @@ from modelyard.container.jobdir import (
     write_job_dir,
 )
 from modelyard.container.paths import JobPaths
+from modelyard.container.settings import ContainerSettings
 
 if TYPE_CHECKING:
     from modelyard.container.training import train

@@ -8,7 +8,7 @@ against the real toolkit). Reading has no side effects: nothing is created, no v
 of this process is set, no DNS is waited for.
 
 Every environment variable of the container that the toolkit reads is read once, in
-:class:`ContainerSettings`.
+:class:`~modelyard.container.settings.ContainerSettings`.
 """
 
 from __future__ import annotations
@@ -22,32 +22,8 @@ from typing import Any
 
 from modelyard.container import encoding, hardware, params
 from modelyard.container.errors import PlatformError
-from modelyard.container.paths import JobPaths, base_dir_from_environ
-
-
-@dataclass(frozen=True)
-class ContainerSettings:
-    """The environment variables the training toolkit reads, read in one place."""
-
-    base_dir: Path
-    program: str | None = None  # SAGEMAKER_PROGRAM: overrides sagemaker_program
-    training_module: str | None = None  # SAGEMAKER_TRAINING_MODULE ("module:function")
-    training_job_name: str | None = None  # TRAINING_JOB_NAME, set by the platform
-    mp_parameters: str | None = None  # SM_HP_MP_PARAMETERS (model parallelism)
-    default_region: str | None = None  # AWS_DEFAULT_REGION (boto3's region source)
-    pip_command: str | None = None  # MODELYARD_PIP: pip for images without a pip module
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
-        return cls(
-            base_dir=base_dir_from_environ(environ),
-            program=environ.get(params.PROGRAM_ENV),
-            training_module=environ.get(params.TRAINING_MODULE_ENV),
-            training_job_name=environ.get(params.TRAINING_JOB_NAME_ENV),
-            mp_parameters=environ.get(params.MP_PARAMETERS_ENV),
-            default_region=environ.get(params.AWS_DEFAULT_REGION_ENV),
-            pip_command=environ.get(params.PIP_ENV) or None,
-        )
+from modelyard.container.paths import JobPaths
+from modelyard.container.settings import ContainerSettings
 
 
 def read_json_config(path: Path) -> dict[str, Any]:

@@ -153,3 +153,19 @@ def test_a_bug_of_ours_is_a_platform_error_that_says_where(
 def test_no_job_directory_at_all(tmp_path: Path) -> None:
     assert run(tmp_path / "missing", FakeRunner()) == 70
     assert (read_failure_file(tmp_path / "missing" / "output") or "").startswith("PlatformError:")
+
+
+def test_a_package_is_pip_installed_and_run_as_a_module(job: Path) -> None:
+    (job / "code" / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (job / "code" / "requirements.txt").write_text("tiny\n")
+    runner = FakeRunner(ProcessResult(0, ""), ProcessResult(0, ""))
+    assert run(job, runner) == 0
+    pip, script = runner.calls
+    assert pip[0][-4:] == ["install", ".", "-r", "requirements.txt"]
+    assert script[0] == [sys.executable, "-m", "train", "--epochs", "3"]
+
+
+def test_a_failed_package_install_is_an_install_module_error(job: Path) -> None:
+    (job / "code" / "setup.py").write_text("raise SystemExit(1)\n")
+    assert run(job, FakeRunner(ProcessResult(1, "error: bad setup.py"))) == 1
+    assert (read_failure_file(job / "output") or "").startswith("InstallModuleError:\n")
