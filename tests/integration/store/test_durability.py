@@ -4,10 +4,14 @@ not returned is not there at all."""
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
+import pytest
 
 from modelyard.store.local import LocalStore
 
@@ -59,3 +63,46 @@ def test_an_object_survives_sigkill_and_a_killed_overwrite_changes_nothing(
     head = store.head_object("durable", "model/v1.bin")
     assert head.sha256 == hashlib.sha256(expected).hexdigest()
     assert [o.key for o in store.iter_objects("durable")] == ["model/v1.bin"]
+
+
+def test_the_server_killed_and_restarted_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from modelyard.api import server
+    from modelyard.config import get_settings, reset_settings
+    from modelyard.sdk import objects
+    from modelyard.sdk.client import ApiClient
+
+    monkeypatch.setenv("MODELYARD_SERVER_PORT", "0")
+    reset_settings()
+    settings = get_settings()
+    data = os.urandom(3 * 1024 * 1024)
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "part-0").write_bytes(data)
+
+    def up() -> str:
+        """``modelyard up``, as a user starts the background server."""
+        command = [sys.executable, "-m", "modelyard.cli.main", "up"]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+        state = server.read_state(settings)
+        assert state is not None
+        return state.url
+
+    try:
+        with ApiClient(up()) as api:
+            objects.create_bucket(api, "kept")
+            objects.upload_directory(api, tmp_path / "tree", "kept", "run")
+            objects.put_bytes(api, "kept", "notes.txt", b"written just before the kill")
+        state = server.read_state(settings)
+        assert state is not None
+        os.kill(state.pid, signal.SIGKILL)
+        psutil.Process(state.pid).wait(timeout=10)
+
+        with ApiClient(up()) as api:
+            assert objects.get_bytes(api, "kept", "run/part-0") == data
+            assert objects.get_bytes(api, "kept", "notes.txt") == b"written just before the kill"
+            head = objects.head_object(api, "kept", "run/part-0")
+            assert head["Sha256"] == hashlib.sha256(data).hexdigest()
+    finally:
+        down = [sys.executable, "-m", "modelyard.cli.main", "down"]
+        subprocess.run(down, check=False, capture_output=True, timeout=60)
