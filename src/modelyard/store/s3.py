@@ -33,6 +33,7 @@ from modelyard.errors import (
     StoreError,
 )
 from modelyard.store.base import BucketInfo, ListPage, ObjectInfo, Store
+from modelyard.store.local_listing import check_delimiter, check_max_keys
 from modelyard.store.metadata import (
     DEFAULT_CONTENT_TYPE,
     SHA256_METADATA_KEY,
@@ -223,8 +224,6 @@ class S3Store(Store):
         max_keys: int = 1000,
         continuation_token: str | None = None,
     ) -> ListPage:
-        from modelyard.store.local_listing import check_delimiter, check_max_keys
-
         validate_bucket_name(bucket)
         kwargs: dict[str, Any] = {
             "Bucket": bucket,
