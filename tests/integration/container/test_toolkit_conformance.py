@@ -21,16 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sagemaker_training.environment  # noqa: F401  (the oracle: a test extra, never skipped)
 
 from modelyard.container.environment import load_environment
 from modelyard.container.jobdir import resource_config, write_job_dir
 
 from .conftest import clean_environ, ours, run_toolkit
-
-pytest.importorskip(
-    "sagemaker_training.environment",
-    reason="the oracle, sagemaker-training, is not installed (it is in the test extras)",
-)
 
 ORACLE = """
 import json, os, sys
