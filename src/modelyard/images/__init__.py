@@ -6,6 +6,7 @@ catalog and builds them through the Runtime; ``frameworks`` maps SageMaker's
 framework versions (``sklearn 1.2-1``) to pinned packages.
 """
 
+from modelyard.images.base import ImageBuilder
 from modelyard.images.builder import VenvBuilder
 from modelyard.images.frameworks import FrameworkVersion, buildable_versions, resolve
 from modelyard.images.registry import ImageRegistry, catalog_name, status_of
@@ -13,6 +14,7 @@ from modelyard.images.spec import ImageSpec, parse_name_tag
 
 __all__ = [
     "FrameworkVersion",
+    "ImageBuilder",
     "ImageRegistry",
     "ImageSpec",
     "VenvBuilder",

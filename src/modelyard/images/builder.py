@@ -35,7 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import modelyard
 from modelyard.errors import ImageBuildError, ValidationError
+from modelyard.images.base import ImageBuilder
 from modelyard.images.spec import IGNORED_NAMES, ImageSpec, digest_directory, server_python_version
 from modelyard.images.toolkit import ensure_toolkit, link_toolkit, site_packages, unlink_toolkit
 from modelyard.runtime.logfile import tail_lines
@@ -46,7 +48,7 @@ BUILD_LOG = "build.log"
 FAILURE_TAIL_LINES = 25
 
 
-class VenvBuilder:
+class VenvBuilder(ImageBuilder):
     """Builds and finds image environments under ``images_dir`` (see the module doc)."""
 
     def __init__(self, images_dir: Path, *, python: str | None = None) -> None:
@@ -76,9 +78,6 @@ class VenvBuilder:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         return info
-
-    def is_ready(self, spec: ImageSpec) -> bool:
-        return self.ready_info(spec.spec_hash) is not None
 
     def failure_tail(self, spec_hash: str, lines: int = FAILURE_TAIL_LINES) -> str:
         return "\n".join(tail_lines(self.log_path(spec_hash), lines))
@@ -120,6 +119,15 @@ class VenvBuilder:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, spec.to_json())
         return path
+
+    def build_command(self, spec: ImageSpec) -> list[str]:
+        """``python -m modelyard.images.build <spec.json> <images_dir>`` (this interpreter)."""
+        spec_path = self.write_spec(spec)
+        return [self.python, "-m", "modelyard.images.build", str(spec_path), str(self.images_dir)]
+
+    def build_env(self) -> dict[str, str]:
+        """``PYTHONPATH`` = where this ``modelyard`` is, installed or run from a checkout."""
+        return {"PYTHONPATH": str(Path(modelyard.__file__ or "").resolve().parent.parent)}
 
     # -- building ----------------------------------------------------------
 

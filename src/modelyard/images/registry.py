@@ -25,13 +25,11 @@ import builtins
 import contextlib
 import hashlib
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import modelyard
 from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
 from modelyard.errors import (
@@ -46,7 +44,7 @@ from modelyard.errors import (
 )
 from modelyard.ids import ResourceKind, utcnow
 from modelyard.images import frameworks
-from modelyard.images.builder import VenvBuilder
+from modelyard.images.base import ImageBuilder
 from modelyard.images.spec import ImageSpec, parse_name_tag
 from modelyard.runtime.base import ContainerSpec, Handle, Runtime
 from modelyard.runtime.logfile import read_log_lines, tail_lines
@@ -70,16 +68,11 @@ def catalog_name(name: str, tag: str) -> str:
     return f"{base}-{suffix}" if base else suffix
 
 
-def _source_root() -> str:
-    """The directory holding the ``modelyard`` package this server runs."""
-    return str(Path(modelyard.__file__ or "").resolve().parent.parent)
-
-
 class ImageRegistry:
     """Registers, builds and finds images; one per control-plane process."""
 
     def __init__(
-        self, catalog: Catalog, runtime: Runtime, builder: VenvBuilder, settings: Settings
+        self, catalog: Catalog, runtime: Runtime, builder: ImageBuilder, settings: Settings
     ) -> None:
         self.catalog = catalog
         self.runtime = runtime
@@ -344,7 +337,7 @@ class ImageRegistry:
 
     def _start_build(self, record: ResourceRecord, spec: ImageSpec) -> ResourceRecord:
         """Say ``Building`` first, then launch the build container, then record its handle."""
-        spec_path = self.builder.write_spec(spec)
+        command = self.builder.build_command(spec)
         record = self.catalog.transition(
             KIND,
             record.name,
@@ -356,14 +349,8 @@ class ImageRegistry:
         )
         container = ContainerSpec(
             name=f"image-build-{record.name}",
-            command=[
-                sys.executable,
-                "-m",
-                "modelyard.images.build",
-                str(spec_path),
-                str(self.builder.images_dir),
-            ],
-            env={"PYTHONPATH": _source_root()},
+            command=command,
+            env=self.builder.build_env(),
             labels={"modelyard.kind": "image-build", "modelyard.image": spec.name_tag},
         )
         try:

@@ -19,7 +19,8 @@ What a container sees:
 - CPU limit: ``resources.cpus`` = the number of cores in its affinity mask (the
   least used of the server's cores; at most as many as there are).
 - Memory limit: ``resources.memory_mb`` through ``RLIMIT_DATA`` (why not
-  ``RLIMIT_AS``: see :func:`modelyard.runtime.supervisor.apply_limits`).
+  ``RLIMIT_AS``: see :func:`modelyard.runtime.supervisor.apply_limits`). An rlimit
+  holds per process, inherited by children: it is not a cgroup total of the group.
 - Mounts: a relative ``target`` becomes a symlink ``<workdir>/<target>`` to the
   source (``read_only`` cannot be enforced by a symlink and is advisory here);
   an absolute target is refused: the local runtime cannot mount at ``/opt/ml``,
