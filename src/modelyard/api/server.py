@@ -8,6 +8,7 @@ client that reads the file can connect at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -39,7 +40,9 @@ class ServerState:
 
     def is_alive(self) -> bool:
         try:
-            return abs(psutil.Process(self.pid).create_time() - self.create_time) < 1.0
+            process = psutil.Process(self.pid)
+            same = abs(process.create_time() - self.create_time) < 1.0
+            return same and process.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False
 
@@ -52,7 +55,9 @@ def read_state(settings: Settings) -> ServerState | None:
     """The home's server if its state file names a live process, else None."""
     try:
         raw = json.loads(state_path(settings).read_text())
-        state = ServerState(pid=int(raw["pid"]), url=str(raw["url"]), create_time=raw["create_time"])
+        state = ServerState(
+            pid=int(raw["pid"]), url=str(raw["url"]), create_time=float(raw["create_time"])
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return state if state.is_alive() else None
@@ -97,29 +102,21 @@ def start_background(settings: Settings) -> str:
     if _port_in_use(settings.server_host, settings.server_port):
         env["MODELYARD_SERVER_PORT"] = "0"
     log_path = settings.logs_dir / "server.log"
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "modelyard.cli.main", "server"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    pid = _spawn_detached(
+        [sys.executable, "-m", "modelyard.cli.main", "server"], env=env, log_path=log_path
+    )
     deadline = time.monotonic() + settings.server_start_timeout_s
     while time.monotonic() < deadline:
         state = read_state(settings)
-        if state is not None and state.pid == process.pid and _answers(state.url, settings):
+        if state is not None and state.pid == pid and _answers(state.url, settings):
             return state.url
-        if process.poll() is not None:
+        if not psutil.pid_exists(pid):
             break
         time.sleep(0.05)
     else:
-        process.terminate()
+        _signal(pid, signal.SIGTERM)
     tail = log_path.read_text(errors="replace")[-2000:]
-    raise ServerUnavailableError(
-        f"the modelyard server did not start (see {log_path}):\n{tail}"
-    )
+    raise ServerUnavailableError(f"the modelyard server did not start (see {log_path}):\n{tail}")
 
 
 def stop_background(settings: Settings, *, timeout_s: float = 30.0) -> bool:
@@ -128,15 +125,49 @@ def stop_background(settings: Settings, *, timeout_s: float = 30.0) -> bool:
     if state is None:
         _remove_state(settings)
         return False
-    os.kill(state.pid, signal.SIGTERM)
+    _signal(state.pid, signal.SIGTERM)
     try:
         psutil.Process(state.pid).wait(timeout=timeout_s)
     except psutil.TimeoutExpired:
-        os.kill(state.pid, signal.SIGKILL)
+        _signal(state.pid, signal.SIGKILL)
     except psutil.NoSuchProcess:
         pass
     _remove_state(settings)
     return True
+
+
+_LAUNCHER = """
+import subprocess, sys
+with open(sys.argv[1], "ab") as log:
+    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+print(child.pid)
+"""
+
+
+def _spawn_detached(command: list[str], *, env: dict[str, str], log_path: Path) -> int:
+    """Start ``command`` as a daemon (its own session, re-parented to init) and return its pid.
+
+    A short-lived launcher process starts it and exits, so the server is never
+    our child: it outlives us, and its death never leaves a zombie that would
+    still look alive to :meth:`ServerState.is_alive`.
+    """
+    launched = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(log_path), *command],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if launched.returncode != 0:
+        raise ServerUnavailableError(f"could not launch the server: {launched.stderr.strip()}")
+    return int(launched.stdout.strip())
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
 
 
 def _answers(url: str, settings: Settings) -> bool:

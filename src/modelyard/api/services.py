@@ -26,6 +26,7 @@ class Services:
 
     def close(self) -> None:
         self.catalog.close()
+        self.store.close()
 
 
 def build_services(settings: Settings) -> Services:
