@@ -59,16 +59,17 @@ def main() -> None:
         console.print(f"uploaded to {uri}")
         listing = objects.list_objects(session.client, session.default_bucket(), "demo/train/")
         for info in listing:
-            console.print(f"  {info['Key']}  {info['Size']} bytes  sha256={info.get('Sha256', '')}")
+            console.print(f"  {info['Key']}  {info['Size']} bytes  ETag={info['ETag']}")
         copy = Path(scratch) / "copy"
         session.download_data(copy, session.default_bucket(), "demo/train", progress=True)
-        same = digest(copy / "demo" / "train") == digest(dataset)
+        same = digest(copy) == digest(dataset)
         console.print(f"downloaded again, identical: [bold]{same}[/]")
         if not same:
             raise SystemExit("the round trip through the store changed the data")
 
     console.rule("images: runnable environments")
-    built = images.build(session.client, "demo-toolkit:1.0", packages=[], wait=True)
+    images.register_image(session.client, "demo-toolkit:1.0", exist_ok=True)
+    built = images.build(session.client, "demo-toolkit:1.0", wait=True)
     console.print(f"image {built['ImageName']}:{built['ImageTag']} is {built['ImageStatus']}")
     console.print(f"  environment: {built['EnvironmentPath']}")
     for row in images.list_images(session.client):

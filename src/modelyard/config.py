@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     )
 
     # Runtime.
+    runtime_backend: Literal["local"] = Field(
+        default="local", description="Where containers run: local processes."
+    )
     stop_grace_s: float = Field(
         default=120.0, ge=0, description="SIGTERM-to-SIGKILL grace period when stopping a job."
     )

@@ -13,8 +13,6 @@ from modelyard.config import Settings
 from modelyard.errors import ValidationError
 from modelyard.runtime.base import Runtime
 
-DEFAULT_RUNTIME = "local"
-
 
 def _local(settings: Settings) -> Runtime:
     module = importlib.import_module("modelyard.runtime.local")
@@ -28,8 +26,7 @@ RUNTIMES: dict[str, Callable[[Settings], Runtime]] = {"local": _local}
 
 def get_runtime(settings: Settings, name: str | None = None) -> Runtime:
     """The runtime named ``name`` (default: the settings' choice, else ``local``)."""
-    # `runtime_backend` is not a setting yet; it is read here once it exists.
-    chosen = name or getattr(settings, "runtime_backend", None) or DEFAULT_RUNTIME
+    chosen = name or settings.runtime_backend
     try:
         factory = RUNTIMES[chosen]
     except KeyError:
