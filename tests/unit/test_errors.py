@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from modelyard import errors
 from modelyard.ids import ResourceKind, make_arn, unique_name_from_base, validate_name
 
@@ -21,14 +23,14 @@ def test_unknown_code_falls_back_to_the_status_class() -> None:
 
 def test_names_follow_sagemakers_pattern() -> None:
     assert validate_name("my-job-1", ResourceKind.TRAINING_JOB) == "my-job-1"
-    for bad in ["", "-x", "x-", "a_b", "a" * 64, 3]:
-        try:
-            validate_name(bad, ResourceKind.TRAINING_JOB, field="TrainingJobName")
-        except errors.InvalidNameError as exc:
-            assert exc.field == "TrainingJobName"
-            assert exc.http_status == 400
-        else:
-            raise AssertionError(f"{bad!r} was accepted")
+
+
+@pytest.mark.parametrize("bad", ["", "-x", "x-", "a_b", "a" * 64, 3])
+def test_bad_names_are_refused_naming_the_field(bad: object) -> None:
+    with pytest.raises(errors.InvalidNameError) as refused:
+        validate_name(bad, ResourceKind.TRAINING_JOB, field="TrainingJobName")
+    assert refused.value.field == "TrainingJobName"
+    assert refused.value.http_status == 400
 
 
 def test_arns_have_sagemakers_shape() -> None:

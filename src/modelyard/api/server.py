@@ -42,7 +42,7 @@ class ServerState:
         try:
             process = psutil.Process(self.pid)
             same = abs(process.create_time() - self.create_time) < 1.0
-            return same and process.status() != psutil.STATUS_ZOMBIE
+            return same and bool(process.status() != psutil.STATUS_ZOMBIE)
         except psutil.Error:
             return False
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from pydantic import SecretStr
+from tests.fixtures.asgi_server import serve_modelyard
 
 from modelyard.config import Settings
-from tests.fixtures.asgi_server import serve_modelyard
 
 
 @pytest.fixture
