@@ -1,0 +1,275 @@
+"""RecordIO-protobuf records -> arrays, vectorised: the regular fast path and the general one.
+
+The fast path: when every record has the same length and the first one is a
+plain dense float record (features ``"values"`` -> one packed float tensor,
+optionally a float label likewise), the value bytes sit at the same offsets in
+every record. If all the *other* bytes are equal across records (a handful of
+column-block comparisons), every record parses exactly like the first one, and
+the values are one strided 2-D view of the buffer. Anything else goes through
+the lockstep walker of ``_wire``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from modelyard.formats._layout import parse_standard
+from modelyard.formats._vec import I64, U8
+from modelyard.formats._wire import (
+    KIND_FLOAT32,
+    KIND_FLOAT64,
+    TensorBatch,
+    map_tensors,
+    walk,
+)
+from modelyard.formats.errors import FormatError
+from modelyard.formats.records import _fields
+
+Arrays = tuple[NDArray[Any], NDArray[Any] | None]
+CsrParts = tuple[I64, I64, NDArray[Any], int, NDArray[Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where one packed float tensor's values sit inside every record of a regular layout."""
+
+    dtype: str
+    begin: int
+    end: int
+    shape: tuple[int, ...] | None
+
+
+def _float_slot(first: bytes, begin: int, end: int) -> _Slot | None:
+    """The slot of map entry ``first[begin:end]`` if it is ``"values" -> float tensor``."""
+    entry = _fields(first, begin, end, "entry", 0)
+    keys = [f for f in entry if f[0] == 1]
+    values = [f for f in entry if f[0] == 2]
+    if len(keys) != 1 or len(values) != 1 or first[keys[0][2] : keys[0][3]] != b"values":
+        return None
+    if any(f[0] not in (1, 2) or f[1] != 2 for f in entry):
+        return None
+    oneof = _fields(first, values[0][2], values[0][3], "Value", 0)
+    if len(oneof) != 1 or oneof[0][0] not in (KIND_FLOAT32, KIND_FLOAT64) or oneof[0][1] != 2:
+        return None
+    dtype = "<f4" if oneof[0][0] == KIND_FLOAT32 else "<f8"
+    tensor = _fields(first, oneof[0][2], oneof[0][3], "tensor", 0)
+    packed = [f for f in tensor if f[0] == 1]
+    shapes = [f for f in tensor if f[0] == 3]
+    if any(f[0] not in (1, 3) or f[1] != 2 for f in tensor) or len(packed) > 1 or len(shapes) > 1:
+        return None
+    if packed:
+        slot_begin, slot_end = packed[0][2], packed[0][3]
+        if (slot_end - slot_begin) % (4 if dtype == "<f4" else 8):
+            return None
+    else:
+        slot_begin = slot_end = oneof[0][3]
+    shape = None
+    if shapes:
+        shape_bytes = np.frombuffer(first[shapes[0][2] : shapes[0][3]], dtype=np.uint8)
+        if bool((shape_bytes >= 0x80).any()):
+            return None  # multi-byte dimensions: leave them to the general path
+        shape = tuple(int(d) for d in shape_bytes)
+    return _Slot(dtype, slot_begin, slot_end, shape)
+
+
+def _regular_layout(first: bytes) -> tuple[_Slot, _Slot | None] | None:
+    try:
+        fields = _fields(first, 0, len(first), "Record", 0)
+    except FormatError:
+        return None
+    features = [f for f in fields if f[0] == 1]
+    labels = [f for f in fields if f[0] == 2]
+    if len(features) != 1 or len(labels) > 1 or any(f[1] != 2 for f in features + labels):
+        return None
+    try:
+        feature_slot = _float_slot(first, features[0][2], features[0][3])
+        label_slot = _float_slot(first, labels[0][2], labels[0][3]) if labels else None
+    except FormatError:
+        return None
+    if feature_slot is None or (labels and label_slot is None):
+        return None
+    return feature_slot, label_slot
+
+
+def _decode_regular(data: U8, starts: I64, lengths: I64) -> Arrays | None:
+    count = starts.size
+    length = int(lengths[0])
+    if not bool((lengths == length).all()):
+        return None
+    stride = int(starts[1] - starts[0]) if count > 1 else length
+    if count > 1 and not bool((np.diff(starts) == stride).all()):
+        return None
+    first_at = int(starts[0])
+    layout = _regular_layout(data[first_at : first_at + length].tobytes())
+    if layout is None:
+        return None
+    rows = np.lib.stride_tricks.as_strided(
+        data[first_at:], shape=(count, length), strides=(stride, 1), writeable=False
+    )
+    slots = [slot for slot in layout if slot is not None]
+    edges = [0]
+    for slot in sorted(slots, key=lambda s: s.begin):
+        edges += [slot.begin, slot.end]
+    edges.append(length)
+    for begin, end in zip(edges[::2], edges[1::2], strict=True):
+        if end > begin and not bool((rows[:, begin:end] == rows[0, begin:end]).all()):
+            return None
+
+    def extract(slot: _Slot) -> NDArray[Any]:
+        block = np.ascontiguousarray(rows[:, slot.begin : slot.end])
+        values = block.view(slot.dtype).reshape(count, -1).astype(slot.dtype[1:], copy=False)
+        if slot.shape is not None and int(np.prod(slot.shape)) == values.shape[1]:
+            values = values.reshape(count, *slot.shape)
+        return values
+
+    features = extract(layout[0])
+    labels = None if layout[1] is None else extract(layout[1])
+    if labels is not None and labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    return features, labels
+
+
+def _batches(data: U8, starts: I64, lengths: I64) -> tuple[TensorBatch | None, TensorBatch | None]:
+    standard = parse_standard(data, starts, lengths)
+    if standard is not None:
+        return standard
+    record_fields = walk(data, starts, starts + lengths, name="Record")
+    count = starts.size
+    return map_tensors(data, record_fields, count, 1), map_tensors(data, record_fields, count, 2)
+
+
+def _equal_counts(counts: I64, what: str) -> int:
+    first = int(counts[0])
+    differ = counts != first
+    if bool(differ.any()):
+        i = int(np.argmax(differ))
+        raise FormatError(
+            f"records differ in length: record {i} has {int(counts[i])} values,"
+            f" record 0 has {first}",
+            field=f"{what}.values",
+        )
+    return first
+
+
+def _shapes(batch: TensorBatch) -> list[tuple[int, ...]]:
+    """The distinct shapes the records declare."""
+    if not batch.shape_counts.any():
+        return []
+    first = int(batch.shape_counts[np.argmax(batch.shape_counts > 0)])
+    holders = batch.shape_counts > 0
+    if bool((batch.shape_counts[holders] == first).all()):
+        table = batch.shape.reshape(-1, first)
+        if bool((table == table[0]).all()):
+            return [tuple(int(d) for d in table[0])]
+        distinct = np.unique(table, axis=0)
+        return [tuple(int(d) for d in row) for row in distinct]
+    offsets = np.concatenate([[0], np.cumsum(batch.shape_counts)])
+    found = {
+        tuple(int(d) for d in batch.shape[offsets[i] : offsets[i + 1]])
+        for i in np.flatnonzero(holders).tolist()
+    }
+    return sorted(found)
+
+
+def _csr(batch: TensorBatch, what: str) -> tuple[I64, I64, NDArray[Any], int, tuple[int, ...]]:
+    """CSR parts of a batch (dense records count as rows whose keys are 0..n-1)."""
+    count = batch.count
+    value_counts, key_counts = batch.value_counts, batch.key_counts
+    sparse_rows = key_counts > 0
+    mismatch = sparse_rows & (key_counts != value_counts)
+    if bool(mismatch.any()):
+        i = int(np.argmax(mismatch))
+        raise FormatError(
+            f"record {i} has {int(key_counts[i])} keys for {int(value_counts[i])} values",
+            field=f"{what}.keys",
+        )
+    total = int(value_counts.sum())
+    if bool(sparse_rows.all()) or not bool((value_counts[~sparse_rows] > 0).any()):
+        indices = batch.keys.view(np.int64)
+    else:
+        owner = np.repeat(np.arange(count), value_counts)
+        within = np.arange(total) - np.repeat(np.cumsum(value_counts) - value_counts, value_counts)
+        key_at = np.repeat(np.cumsum(key_counts) - key_counts, value_counts) + within
+        indices = within.copy()
+        from_keys = sparse_rows[owner]
+        indices[from_keys] = batch.keys[key_at[from_keys]].astype(np.int64)
+    shapes = _shapes(batch)
+    trailing: tuple[int, ...] = shapes[0] if len(shapes) == 1 else ()
+    columns = max((int(np.prod(s)) for s in shapes), default=0)
+    if not shapes:
+        columns = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and (int(indices.max()) >= columns or int(indices.min()) < 0):
+        owner = np.repeat(np.arange(count), value_counts)
+        i = int(np.argmax((indices >= columns) | (indices < 0)))
+        raise FormatError(
+            f"record {int(owner[i])} has key {int(indices[i])} outside its shape ({columns})",
+            field=f"{what}.keys",
+        )
+    indptr = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(value_counts)])
+    return indptr, indices, batch.values, columns, trailing
+
+
+def _dense(batch: TensorBatch | None, count: int, what: str) -> NDArray[Any]:
+    if batch is None:
+        return np.zeros((count, 0), dtype=np.float32)
+    if not batch.key_counts.any():
+        width = _equal_counts(batch.value_counts, what)
+        values = batch.values.reshape(count, width)
+        shapes = _shapes(batch)
+        if len(shapes) == 1 and int(np.prod(shapes[0])) == width and bool(batch.shape_counts.all()):
+            values = values.reshape(count, *shapes[0])
+        return values
+    indptr, indices, flat, columns, trailing = _csr(batch, what)
+    out = np.zeros((count, columns), dtype=flat.dtype)
+    out[np.repeat(np.arange(count), np.diff(indptr)), indices] = flat
+    if trailing and len(trailing) > 1:
+        out = out.reshape(count, *trailing)
+    return out
+
+
+def _labels(batch: TensorBatch | None, count: int) -> NDArray[Any] | None:
+    if batch is None:
+        return None
+    labels = _dense(batch, count, "label")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        return labels[:, 0]
+    return labels
+
+
+def decode_arrays(data: U8, starts: I64, lengths: I64) -> Arrays:
+    """Dense ``(features, labels)`` of the records ``data[starts[i]:starts[i]+lengths[i]]``."""
+    count = starts.size
+    if count == 0:
+        return np.zeros((0, 0), dtype=np.float32), None
+    regular = _decode_regular(data, starts, lengths)
+    if regular is not None:
+        return regular
+    features, labels = _batches(data, starts, lengths)
+    return _dense(features, count, "features"), _labels(labels, count)
+
+
+def decode_csr_parts(data: U8, starts: I64, lengths: I64) -> CsrParts:
+    """``(indptr, indices, values, columns, labels)`` of the records, for a CSR matrix."""
+    count = starts.size
+    if count == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(1, dtype=np.int64), empty, np.zeros(0, dtype=np.float32), 0, None
+    regular = _decode_regular(data, starts, lengths)
+    if regular is not None:
+        dense, labels = regular
+        flat = dense.reshape(count, -1)
+        width = flat.shape[1]
+        indptr = np.arange(count + 1, dtype=np.int64) * width
+        indices = np.tile(np.arange(width, dtype=np.int64), count)
+        return indptr, indices, flat.reshape(-1), width, labels
+    features, label_batch = _batches(data, starts, lengths)
+    labels = _labels(label_batch, count)
+    if features is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(count + 1, dtype=np.int64), empty, np.zeros(0, np.float32), 0, labels
+    indptr, indices, values, columns, _ = _csr(features, "features")
+    return indptr, indices, values, columns, labels

@@ -1,0 +1,393 @@
+"""Vectorised byte plumbing shared by the binary formats.
+
+Three tools, each working on whole columns of records at once rather than one
+record at a time:
+
+- protobuf base-128 varints, encoded and decoded for a whole array;
+- ``gather``: the concatenation of many byte ranges of one buffer;
+- ``assemble``: many records built side by side from *pieces* (constant bytes,
+  a fixed-width matrix with one row per record, or variable-size byte runs), the
+  way a column store writes rows. When every piece has the same size in every
+  record (dense float RecordIO-protobuf), the output is one 2-D array filled
+  column block by column block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from modelyard.formats.errors import ProtobufError
+
+U8 = NDArray[np.uint8]
+I64 = NDArray[np.int64]
+U64 = NDArray[np.uint64]
+Length = int | I64
+
+_SMALL_ROWS_BYTES = 16
+
+
+# -- varints ---------------------------------------------------------------------------------
+
+
+def varint_sizes(values: U64) -> I64:
+    """Bytes each value takes as a base-128 varint (1..10)."""
+    sizes = np.ones(values.shape, dtype=np.int64)
+    if values.size == 0:
+        return sizes
+    largest = int(values.max())
+    k = 1
+    while k < 10 and largest >= 1 << (7 * k):
+        sizes += values >= np.uint64(1 << (7 * k))
+        k += 1
+    return sizes
+
+
+def encode_varint(value: int) -> bytes:
+    """One varint (``value`` taken modulo 2**64, as protobuf does for negative int32)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def encode_varints(values: U64) -> tuple[U8, I64]:
+    """All ``values`` as varints back to back, and the size of each."""
+    sizes = varint_sizes(values)
+    if values.size == 0:
+        return np.zeros(0, dtype=np.uint8), sizes
+    longest = int(sizes.max())
+    if longest == 1:
+        return values.astype(np.uint8), sizes
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    out = np.empty(int(ends[-1]), dtype=np.uint8)
+    selected = np.arange(values.size)
+    for k in range(longest):
+        if k:
+            selected = selected[sizes[selected] > k]
+        chunk = (values[selected] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        more = sizes[selected] > k + 1
+        out[starts[selected] + k] = chunk.astype(np.uint8) | (more.astype(np.uint8) << 7)
+    return out, sizes
+
+
+def signed_to_wire(values: NDArray[np.integer]) -> U64:
+    """int32 values as protobuf puts them on the wire: sign-extended to 64 bits."""
+    return values.astype(np.int64).view(np.uint64)
+
+
+def decode_packed_varints(
+    data: U8, starts: I64, ends: I64, *, field: str, base: I64
+) -> tuple[U64, I64]:
+    """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
+
+    Run ``i`` is ``data[starts[i]:ends[i]]`` and must end on a whole varint.
+    Returns all values in order and how many each run holds. ``base`` gives
+    each run's offset in the original buffer, for error messages.
+    """
+    if data.size == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(starts.size, dtype=np.int64)
+    last = data < 0x80
+    if bool(last.all()):
+        return data.astype(np.uint64), ends - starts
+    nonempty = ends > starts
+    broken = nonempty & ~last[np.maximum(ends - 1, 0)]
+    if bool(broken.any()):
+        i = int(np.argmax(broken))
+        raise ProtobufError(
+            "truncated varint at the end of a packed field", offset=int(base[i]), field=field
+        )
+    value_ends = np.flatnonzero(last)
+    seen: NDArray[np.integer[Any]] = np.zeros(
+        data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
+    )
+    np.cumsum(last, out=seen[1:])
+    counts: I64 = (seen[ends] - seen[starts]).astype(np.int64)
+    if value_ends[0] > 0 and not bool((~last[1:] & ~last[:-1]).any()):
+        # No varint is longer than 2 bytes: the byte before each last byte is either
+        # this varint's first byte (a continuation byte) or the previous varint's end.
+        # The arithmetic stays in 16 bits (values < 2**14): less memory traffic.
+        high = data[value_ends].astype(np.uint16)
+        low = data[value_ends - 1]
+        two = low >= 0x80
+        joined = (high << np.uint16(7)) | (low & 0x7F)
+        return np.where(two, joined, high).astype(np.uint64), counts
+    value_starts = np.empty_like(value_ends)
+    value_starts[0] = 0
+    value_starts[1:] = value_ends[:-1] + 1
+    sizes = value_ends - value_starts + 1
+    longest = int(sizes.max())
+    if longest > 10:
+        at = int(value_starts[np.argmax(sizes)])
+        run = min(int(np.searchsorted(ends, at, side="right")), starts.size - 1)
+        raise ProtobufError("varint longer than 10 bytes", offset=int(base[run]), field=field)
+    values = (data[value_starts] & 0x7F).astype(np.uint64)
+    for k in range(1, longest):
+        chunk = (data[np.minimum(value_starts + k, data.size - 1)] & 0x7F).astype(np.uint64)
+        chunk[sizes <= k] = 0
+        values |= chunk << np.uint64(7 * k)
+    return values, counts
+
+
+def read_varints_at(buffer: U8, positions: I64, limits: I64, *, field: str) -> tuple[U64, I64]:
+    """Read one varint at each position (none may run past its limit): (values, next positions)."""
+    if positions.size == 0:
+        return np.zeros(0, dtype=np.uint64), positions
+    if bool((positions >= limits).any()):
+        i = int(np.argmax(positions >= limits))
+        raise ProtobufError(
+            "truncated message: varint expected", offset=int(positions[i]), field=field
+        )
+    first = buffer[positions]
+    values = (first & 0x7F).astype(np.uint64)
+    more = first >= 0x80
+    if not more.any():
+        return values, positions + 1
+    sizes = np.ones(positions.size, dtype=np.int64)
+    pending = np.flatnonzero(more)
+    k = 1
+    while pending.size:
+        if k == 10:
+            raise ProtobufError(
+                "varint longer than 10 bytes", offset=int(positions[pending[0]]), field=field
+            )
+        at = positions[pending] + k
+        short = at >= limits[pending]
+        if bool(short.any()):
+            i = int(pending[np.argmax(short)])
+            raise ProtobufError("truncated varint", offset=int(positions[i]), field=field)
+        byte = buffer[at]
+        values[pending] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        sizes[pending] += 1
+        pending = pending[byte >= 0x80]
+        k += 1
+    return values, positions + sizes
+
+
+# -- gathering byte ranges --------------------------------------------------------------------
+
+
+def unaligned(buffer: U8, dtype: str) -> NDArray[Any]:
+    """A view of ``buffer`` where item ``i`` is the ``dtype`` value starting at byte ``i``."""
+    itemsize = np.dtype(dtype).itemsize
+    count = max(buffer.size - itemsize + 1, 0)
+    return np.ndarray((count,), dtype=dtype, buffer=buffer, strides=(1,))
+
+
+def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any]:
+    """The ``dtype`` items of the byte ranges ``[starts[i], ends[i])``, concatenated.
+
+    Range sizes must be multiples of the item size. When all ranges have the
+    same size, each is copied as one fixed-size blob.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    counts = (ends - starts) // itemsize
+    if starts.size == 0:
+        return np.zeros(0, dtype=dtype)
+    first = int(counts[0])
+    if bool((counts == first).all()):
+        if first == 0:
+            return np.zeros(0, dtype=dtype)
+        blobs = unaligned(buffer, f"V{first * itemsize}")[starts]
+        return blobs.view(dtype).reshape(-1)
+    widest = int(counts.max())
+    head = 0
+    if widest * starts.size <= 3 * int(counts.sum()):
+        # Ranges ascend, so those whose fixed-size window fits in the buffer are a prefix.
+        head = int(np.count_nonzero(starts + widest * itemsize <= buffer.size))
+    parts: list[NDArray[Any]] = []
+    if head:
+        # One memcpy'd window per range; keep each range's part of its window.
+        blobs = unaligned(buffer, f"V{widest * itemsize}")[starts[:head]]
+        windows = blobs.view(dtype).reshape(head, widest)
+        parts.append(windows[np.arange(widest) < counts[:head, None]])
+    if head < starts.size:
+        parts.append(_gather_items(buffer, starts[head:], counts[head:], dtype, itemsize))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _gather_items(buffer: U8, starts: I64, counts: I64, dtype: str, itemsize: int) -> NDArray[Any]:
+    total = int(counts.sum())
+    offsets = np.cumsum(counts) - counts
+    positions = np.repeat(starts - offsets * itemsize, counts)
+    positions += np.arange(0, total * itemsize, itemsize, dtype=np.int64)
+    items: NDArray[Any] = unaligned(buffer, dtype)[positions]
+    return items
+
+
+# -- assembling records ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """The same bytes in every record (only where ``present``, when given)."""
+
+    data: bytes
+    present: NDArray[np.bool_] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """``matrix[i]`` in record ``i``: the same width in every record."""
+
+    matrix: U8
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """``data[offsets[i]:offsets[i] + sizes[i]]`` in record ``i``, back to back in ``data``."""
+
+    data: U8
+    sizes: I64
+
+
+@dataclass(frozen=True, slots=True)
+class Zeros:
+    """Zero bytes (padding)."""
+
+    sizes: Length
+
+
+Piece = Const | Fixed | Rows | Zeros
+
+
+def piece_length(piece: Piece) -> Length:
+    if isinstance(piece, Const):
+        if piece.present is None:
+            return len(piece.data)
+        return piece.present.astype(np.int64) * len(piece.data)
+    if isinstance(piece, Fixed):
+        return int(piece.matrix.shape[1])
+    return piece.sizes
+
+
+def total_length(pieces: list[Piece]) -> Length:
+    total: Length = 0
+    for piece in pieces:
+        total = total + piece_length(piece)
+    return total
+
+
+def varint_piece(value: Length, present: NDArray[np.bool_] | None = None) -> Piece:
+    """A varint per record (the same bytes for all when ``value`` is one int)."""
+    if isinstance(value, int):
+        return Const(encode_varint(value), present)
+    values = value if present is None else value[present]
+    data, sizes = encode_varints(values.astype(np.uint64))
+    if present is None:
+        return Rows(data, sizes)
+    all_sizes = np.zeros(value.shape, dtype=np.int64)
+    all_sizes[present] = sizes
+    return Rows(data, all_sizes)
+
+
+def message_field(
+    number: int, body: list[Piece], present: NDArray[np.bool_] | None = None
+) -> list[Piece]:
+    """A length-delimited field (wire type 2) around ``body``; omitted where not ``present``."""
+    tag = encode_varint(number << 3 | 2)
+    return [Const(tag, present), varint_piece(total_length(body), present), *body]
+
+
+def _uniform(length: Length) -> int | None:
+    if isinstance(length, int):
+        return length
+    if length.size == 0:
+        return 0
+    first = int(length[0])
+    return first if bool((length == first).all()) else None
+
+
+def assemble(pieces: list[Piece], count: int) -> tuple[U8, I64]:
+    """Build ``count`` records from ``pieces``: (all bytes back to back, size of each record)."""
+    widths = [_uniform(piece_length(piece)) for piece in pieces]
+    if all(width is not None for width in widths):
+        return _assemble_fixed(pieces, [w or 0 for w in widths], count)
+    return _assemble_general(pieces, count)
+
+
+def _assemble_fixed(pieces: list[Piece], widths: list[int], count: int) -> tuple[U8, I64]:
+    size = sum(widths)
+    out = np.empty((count, size), dtype=np.uint8)
+    column = 0
+    for piece, width in zip(pieces, widths, strict=True):
+        if width == 0:
+            continue
+        block = out[:, column : column + width]
+        if isinstance(piece, Const):
+            block[...] = np.frombuffer(piece.data, dtype=np.uint8)
+        elif isinstance(piece, Fixed):
+            block[...] = piece.matrix
+        elif isinstance(piece, Rows):
+            block[...] = piece.data.reshape(count, width)
+        else:
+            block[...] = 0
+        column += width
+    return out.reshape(-1), np.full(count, size, dtype=np.int64)
+
+
+def _assemble_general(pieces: list[Piece], count: int) -> tuple[U8, I64]:
+    sizes = np.zeros(count, dtype=np.int64)
+    for piece in pieces:
+        sizes += piece_length(piece)
+    ends = np.cumsum(sizes)
+    out = np.empty(int(ends[-1]) if count else 0, dtype=np.uint8)
+    cursor = ends - sizes
+    for piece in pieces:
+        if isinstance(piece, Const):
+            rows = cursor if piece.present is None else cursor[piece.present]
+            for k, byte in enumerate(piece.data):
+                out[rows + k] = byte
+            cursor = cursor + piece_length(piece)
+        elif isinstance(piece, Fixed):
+            width = int(piece.matrix.shape[1])
+            if 0 < width <= _SMALL_ROWS_BYTES:
+                out[cursor[:, None] + np.arange(width)] = piece.matrix
+            elif width:
+                matrix = np.ascontiguousarray(piece.matrix).reshape(-1)
+                _scatter_rows(out, cursor, Rows(matrix, np.full(count, width, dtype=np.int64)))
+            cursor = cursor + width
+        elif isinstance(piece, Rows):
+            _scatter_rows(out, cursor, piece)
+            cursor = cursor + piece.sizes
+        else:
+            _write_zeros(out, cursor, piece.sizes, count)
+            cursor = cursor + piece.sizes
+    return out, sizes
+
+
+def _scatter_rows(out: U8, cursor: I64, piece: Rows) -> None:
+    sizes = piece.sizes
+    if piece.data.size == 0:
+        return
+    longest = int(sizes.max())
+    if longest <= _SMALL_ROWS_BYTES:
+        source = np.cumsum(sizes) - sizes
+        selected = np.flatnonzero(sizes)
+        for k in range(longest):
+            if k:
+                selected = selected[sizes[selected] > k]
+            out[cursor[selected] + k] = piece.data[source[selected] + k]
+        return
+    nonempty = sizes > 0
+    starts = cursor[nonempty]
+    ends = starts + sizes[nonempty]
+    lo, hi = int(starts[0]), int(ends[-1])
+    delta = np.zeros(hi - lo + 1, dtype=np.int8)
+    delta[starts - lo] = 1
+    delta[ends - lo] -= 1
+    keep = np.cumsum(delta[:-1], dtype=np.int8).view(np.bool_)
+    out[lo:hi][keep] = piece.data
+
+
+def _write_zeros(out: U8, cursor: I64, sizes: Length, count: int) -> None:
+    widths = np.broadcast_to(np.asarray(sizes, dtype=np.int64), (count,))
+    for k in range(int(widths.max()) if count else 0):
+        out[cursor[widths > k] + k] = 0
