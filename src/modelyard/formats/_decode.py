@@ -61,6 +61,8 @@ def _float_slot(first: bytes, begin: int, end: int) -> _Slot | None:
     shapes = [f for f in tensor if f[0] == 3]
     if any(f[0] not in (1, 3) or f[1] != 2 for f in tensor) or len(packed) > 1 or len(shapes) > 1:
         return None
+    if not packed and shapes:
+        return None  # a sparse record without entries: the general path knows its width
     if packed:
         slot_begin, slot_end = packed[0][2], packed[0][3]
         if (slot_end - slot_begin) % (4 if dtype == "<f4" else 8):
@@ -216,10 +218,11 @@ def _csr(batch: TensorBatch, what: str) -> tuple[I64, I64, NDArray[Any], int, tu
 def _dense(batch: TensorBatch | None, count: int, what: str) -> NDArray[Any]:
     if batch is None:
         return np.zeros((count, 0), dtype=np.float32)
-    if not batch.key_counts.any():
+    shapes = _shapes(batch)
+    empty_sparse = len(shapes) == 1 and int(np.prod(shapes[0])) > 0 and not batch.values.size
+    if not batch.key_counts.any() and not empty_sparse:
         width = _equal_counts(batch.value_counts, what)
         values = batch.values.reshape(count, width)
-        shapes = _shapes(batch)
         if len(shapes) == 1 and int(np.prod(shapes[0])) == width and bool(batch.shape_counts.all()):
             values = values.reshape(count, *shapes[0])
         return values

@@ -45,16 +45,17 @@ def read_csv(
     text = _text(body)
     if not text.strip():
         return np.zeros((0, 0), dtype=dtype or np.float64)
-    try:
-        return np.loadtxt(
-            io.StringIO(text),
-            delimiter=delimiter,
-            dtype=dtype or np.float64,
-            ndmin=2,
-            comments=None,
-        )
-    except ValueError:
-        pass
+    if dtype is None or np.dtype(dtype).kind in "biuf":
+        try:  # numbers: numpy's C parser
+            return np.loadtxt(
+                io.StringIO(text),
+                delimiter=delimiter,
+                dtype=dtype or np.float64,
+                ndmin=2,
+                comments=None,
+            )
+        except ValueError:
+            pass
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
     width = len(rows[0])
     for number, row in enumerate(rows, start=1):

@@ -4,8 +4,9 @@ Indices are written and read as they are (``zero_based=True``, what XGBoost
 expects, and what scikit-learn's ``dump_svmlight_file`` writes by default);
 ``zero_based=False`` shifts them by one (libsvm's own 1-based convention).
 A line may omit its label (an inference payload): its label reads as NaN, and
-``labels`` is ``None`` when no line has one. ``qid:`` tokens are skipped;
-``#`` starts a comment.
+``labels`` is ``None`` when no line has one; so a blank line is a row without
+label or features (what the writer emits for an all-zero row without label).
+``qid:`` tokens are skipped; ``#`` starts a comment (a comment-only line is no row).
 """
 
 from __future__ import annotations
@@ -72,11 +73,11 @@ def read_libsvm(
     shift = 0 if zero_based else 1
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
+        if not line and raw.strip():
+            continue  # a comment line
         tokens = line.split()
         label = math.nan
-        if ":" not in tokens[0]:
+        if tokens and ":" not in tokens[0]:
             label = _number(tokens[0], number, "label")
             tokens = tokens[1:]
         for token in tokens:

@@ -310,7 +310,7 @@ def record_spans(
             headers = data.reshape(-1, stride)[:, :8]
             if bool((headers == headers[0]).all()):
                 count = total // stride
-                starts = np.arange(8, total, stride, dtype=np.int64)
+                starts = np.arange(count, dtype=np.int64) * stride + 8
                 return data, starts, np.full(count, length, dtype=np.int64)
         if total % 4 == 0:
             spans = _chained_spans(data)

@@ -108,7 +108,9 @@ def _label_pieces(labels: ArrayLike | None, count: int) -> list[Piece]:
             field="labels",
         )
     kind = _kind_of(array.dtype, "labels")
-    rows = array.reshape(count, -1)
+    if count == 0:
+        return []
+    rows = array.reshape(count, int(np.prod(array.shape[1:])))
     tensor = message_field(1, [_dense_values(rows, kind, "labels")]) if rows.shape[1] else []
     return message_field(2, _value_entry(kind, tensor))
 
@@ -143,7 +145,10 @@ def encode_dense(array: ArrayLike, labels: ArrayLike | None = None) -> bytes:
         raise FormatError(f"array must be a matrix, got shape {matrix.shape}", field="array")
     count = matrix.shape[0]
     kind = _kind_of(matrix.dtype, "array")
-    rows = matrix.reshape(count, -1)
+    if count == 0:
+        _label_pieces(labels, count)  # still validated
+        return b""
+    rows = matrix.reshape(count, int(np.prod(matrix.shape[1:])))
     tensor = message_field(1, [_dense_values(rows, kind, "array")]) if rows.shape[1] else []
     if matrix.ndim > 2:
         shape = b"".join(_vec.encode_varint(d) for d in matrix.shape[1:])
@@ -162,6 +167,9 @@ def encode_sparse(matrix: Any, labels: ArrayLike | None = None) -> bytes:
     csr = matrix.tocsr()
     count, columns = csr.shape
     kind = _kind_of(csr.dtype, "matrix")
+    if count == 0:
+        _label_pieces(labels, count)
+        return b""
     indptr = csr.indptr.astype(np.int64)
     nnz = np.diff(indptr)
     present = nnz > 0
