@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import __version__
-from modelyard.api.routes import images, objects
+from modelyard.api.routes import frameworks, images, objects, training_jobs
 from modelyard.api.services import Services
 from modelyard.errors import AuthenticationError, ModelyardError
 
@@ -32,7 +32,9 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.images.reconcile()
+        services.training.reconcile()
         yield
+        services.training.shutdown()
 
     app = FastAPI(
         title="modelyard",
@@ -50,6 +52,8 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(objects.router, tags=["objects"])
     app.include_router(images.router, tags=["images"])
+    app.include_router(frameworks.router, tags=["images"])
+    app.include_router(training_jobs.router, tags=["training jobs"])
     return app
 
 

@@ -12,6 +12,7 @@ from modelyard.catalog import SqlCatalog, open_catalog
 from modelyard.config import Settings
 from modelyard.images.builder import VenvBuilder
 from modelyard.images.registry import ImageRegistry
+from modelyard.jobs.training import TrainingController
 from modelyard.runtime import Runtime, get_runtime
 from modelyard.store import Store, get_store
 
@@ -23,8 +24,10 @@ class Services:
     catalog: SqlCatalog
     runtime: Runtime
     images: ImageRegistry
+    training: TrainingController
 
     def close(self) -> None:
+        self.training.shutdown()
         self.catalog.close()
         self.store.close()
 
@@ -36,4 +39,12 @@ def build_services(settings: Settings) -> Services:
     catalog = open_catalog(settings)
     runtime = get_runtime(settings)
     images = ImageRegistry(catalog, runtime, VenvBuilder(settings.images_dir), settings)
-    return Services(settings=settings, store=store, catalog=catalog, runtime=runtime, images=images)
+    training = TrainingController(catalog, store, runtime, images, settings)
+    return Services(
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        runtime=runtime,
+        images=images,
+        training=training,
+    )

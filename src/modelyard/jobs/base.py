@@ -1,0 +1,643 @@
+"""What every job controller shares: the lifecycle, stop, restart, logs and metrics.
+
+A job (training today, processing next) goes through the same steps, each one
+written to the catalog *before* its side effect happens:
+
+1. **create**: the request is validated, then the row is written (``InProgress``);
+2. **prepare** (:meth:`JobController._prepare`, e.g. image ready, inputs staged):
+   returns one :class:`ContainerSpec` per host;
+3. **launch**: the row says the job runs (``Training``), then every host is launched
+   through the Runtime and its handle id recorded under ``state["Hosts"]``;
+4. **supervise**: wait for every host to exit; a host failing stops the others; a stop
+   request or ``MaxRuntimeInSeconds`` stops them all (SIGTERM, SIGKILL after the grace);
+5. **collect** (:meth:`JobController._collect`, e.g. model.tar.gz uploaded);
+6. **end**: ``Completed``, ``Failed`` (with a reason) or ``Stopped``. A stop recorded
+   in the catalog is final: a job Stopping never ends Completed.
+
+One worker thread per job runs steps 2-6. On a server restart :meth:`reconcile`
+gives every job still InProgress or Stopping a worker again: jobs whose hosts were all
+launched are re-adopted (their processes outlive the server; supervision resumes and
+exits that happened meanwhile are read from the runtime's exit files); jobs caught
+before their launch was recorded fail with a reason naming the step they were in.
+Shutting the server down stops the workers, never the jobs.
+
+Subclasses name their status vocabulary (:class:`Phases`) and implement the
+``_prepare`` / ``_collect`` / ``_outcome`` hooks; everything else is here.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from modelyard.catalog.base import Catalog, MetricPoint, ResourceRecord
+from modelyard.config import Settings
+from modelyard.errors import (
+    ConcurrentUpdateError,
+    ConflictError,
+    IllegalTransitionError,
+    ModelyardError,
+    NotFoundError,
+)
+from modelyard.ids import ResourceKind, utcnow
+from modelyard.runtime.base import ContainerSpec, Handle, Runtime
+
+log = logging.getLogger(__name__)
+
+IN_PROGRESS = "InProgress"
+STOPPING = "Stopping"
+COMPLETED = "Completed"
+FAILED = "Failed"
+STOPPED = "Stopped"
+ACTIVE_STATUSES = (IN_PROGRESS, STOPPING)
+
+#: State keys written by the base controller.
+HOSTS_KEY = "Hosts"  # {"algo-1": "<handle id>", ...}, complete once every host launched
+HOST_COUNT_KEY = "HostCount"
+START_KEY = "StartTime"  # ISO time the containers were launched
+END_KEY = "EndTime"  # ISO time the last container exited
+MAX_RUNTIME_KEY = "MaxRuntimeExceeded"
+
+LABEL_KIND = "modelyard.kind"
+LABEL_JOB = "modelyard.job"
+LABEL_HOST = "modelyard.host"
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Phases:
+    """The secondary statuses a kind reports at each step (``None``: it has none)."""
+
+    starting: str | None = None
+    preparing: str | None = None
+    running: str | None = None
+    collecting: str | None = None
+    stopping: str | None = None
+    max_runtime: str | None = None
+    completed: str | None = None
+    failed: str | None = None
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the job ends: its status, secondary status and reason."""
+
+    status: str
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class Job:
+    """A job's in-memory companion while a worker runs it."""
+
+    name: str
+    spec: dict[str, Any]
+    hosts: list[str]
+    handles: dict[str, Handle] = field(default_factory=dict)
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    start_time: datetime | None = None
+    closeables: list[Closeable] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    thread: threading.Thread | None = None
+    stopping_hosts: bool = False
+    max_runtime_exceeded: bool = False
+
+    @property
+    def launched(self) -> bool:
+        return bool(self.hosts) and set(self.handles) == set(self.hosts)
+
+
+class JobFailedError(Exception):
+    """Raised by a hook: the job fails with ``reason`` as its FailureReason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _JobStoppedError(Exception):
+    """The job was stopped before its containers ran."""
+
+
+class _ShuttingDownError(Exception):
+    """The server is shutting down: leave the job as the catalog says."""
+
+
+class JobController(abc.ABC):
+    """Runs jobs of one kind through their lifecycle (see the module doc)."""
+
+    kind: ClassVar[ResourceKind]
+    phases: ClassVar[Phases] = Phases()
+    #: How messages name a job of this kind ("training job").
+    noun: ClassVar[str] = "job"
+    #: Status messages (SecondaryStatusTransitions' StatusMessage) by secondary status.
+    status_messages: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        runtime: Runtime,
+        settings: Settings,
+        *,
+        stop_grace_s: float | None = None,
+        poll_interval_s: float = 0.1,
+        periodic_interval_s: float = 10.0,
+    ) -> None:
+        self.catalog = catalog
+        self.runtime = runtime
+        self.settings = settings
+        self.stop_grace_s = settings.stop_grace_s if stop_grace_s is None else stop_grace_s
+        self.poll_interval_s = poll_interval_s
+        self.periodic_interval_s = periodic_interval_s
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._shutdown = threading.Event()
+
+    # -- hooks ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _prepare(self, job: Job) -> dict[str, ContainerSpec]:
+        """Get everything ready and say what to launch on each host (by host name)."""
+
+    def _on_running(self, job: Job, resumed: bool) -> None:  # noqa: B027 - optional hook
+        """Called once the hosts run (again, after a restart, when ``resumed``)."""
+
+    def _periodic(self, job: Job) -> None:  # noqa: B027 - optional hook
+        """Called every ``periodic_interval_s`` while the hosts run."""
+
+    def _after_exit(self, job: Job) -> None:  # noqa: B027 - optional hook
+        """Called once every host has exited, before :meth:`_collect`."""
+
+    @abc.abstractmethod
+    def _outcome(self, job: Job, exit_codes: dict[str, int]) -> Outcome:
+        """Completed or Failed, from the hosts' exit codes (a stop is decided here already)."""
+
+    def _collect(self, job: Job, outcome: Outcome) -> dict[str, Any]:
+        """Gather the results (upload artifacts); state updates to record. Default: none."""
+        return {}
+
+    def _max_runtime_s(self, job: Job) -> float | None:
+        return None
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, name: str) -> ResourceRecord:
+        return self.catalog.get(self.kind, name)
+
+    def metrics(self, name: str, metric: str | None = None) -> list[MetricPoint]:
+        return self.catalog.metric_points(self.kind, name, metric)
+
+    # -- starting ------------------------------------------------------------
+
+    def _start(self, record: ResourceRecord, hosts: list[str]) -> None:
+        """Give a freshly created job its worker."""
+        job = Job(name=record.name, spec=record.spec, hosts=hosts)
+        self._run_worker(job, resumed=False)
+
+    def _run_worker(self, job: Job, *, resumed: bool) -> None:
+        with self._lock:
+            if job.name in self._jobs:
+                return
+            self._jobs[job.name] = job
+        job.thread = threading.Thread(
+            target=self._work, args=(job, resumed), name=f"job-{job.name}", daemon=True
+        )
+        job.thread.start()
+
+    def _work(self, job: Job, resumed: bool) -> None:
+        try:
+            if not resumed:
+                self._prepare_and_launch(job)
+            self._on_running(job, resumed)
+            exit_codes = self._supervise(job)
+            self._after_exit(job)
+            self._end(job, exit_codes)
+        except _ShuttingDownError:
+            log.info("%s %s left running for the next server", self.kind.value, job.name)
+        except _JobStoppedError:
+            self._finish(job, self._stopped_outcome(job), {})
+        except JobFailedError as failure:
+            self._finish_failed(job, failure.reason)
+        except Exception as exc:
+            log.exception("%s %s failed in the platform", self.kind.value, job.name)
+            self._finish_failed(job, f"InternalServerError: {type(exc).__name__}: {exc}")
+        finally:
+            for closeable in job.closeables:
+                with contextlib.suppress(Exception):
+                    closeable.close()
+            with self._lock:
+                self._jobs.pop(job.name, None)
+
+    def _prepare_and_launch(self, job: Job) -> None:
+        self._advance(job, self.phases.preparing, "Preparing the instances for the job")
+        containers = self._prepare(job)
+        self._check_interrupted(job)
+        job.start_time = utcnow()
+        self._advance(
+            job,
+            self.phases.running,
+            "Launching the containers",
+            {START_KEY: job.start_time.isoformat(), HOSTS_KEY: {}},
+        )
+        recorded: dict[str, str] = {}
+        for host in job.hosts:
+            self._check_interrupted(job)
+            handle = self.runtime.launch(containers[host])
+            job.handles[host] = handle
+            recorded[host] = handle.id
+            self.catalog.update(self.kind, job.name, state_updates={HOSTS_KEY: dict(recorded)})
+
+    def _check_interrupted(self, job: Job) -> None:
+        if self._shutdown.is_set():
+            raise _ShuttingDownError
+        if job.stop_requested.is_set():
+            raise _JobStoppedError
+
+    def _advance(
+        self,
+        job: Job,
+        secondary: str | None,
+        message: str,
+        state_updates: dict[str, Any] | None = None,
+    ) -> ResourceRecord:
+        """Record the next step while InProgress; raises _JobStoppedError if stopped meanwhile."""
+        self._check_interrupted(job)
+        try:
+            return self.catalog.transition(
+                self.kind,
+                job.name,
+                IN_PROGRESS,
+                secondary_status=secondary,
+                message=self._message(secondary, message),
+                state_updates=state_updates,
+            )
+        except IllegalTransitionError as exc:
+            job.stop_requested.set()
+            raise _JobStoppedError from exc
+
+    def _message(self, secondary: str | None, fallback: str | None = None) -> str | None:
+        return self.status_messages.get(secondary or "", fallback)
+
+    # -- running -------------------------------------------------------------
+
+    def _supervise(self, job: Job) -> dict[str, int]:
+        """Wait until every host has exited; stop them all on a stop, a failure or a timeout."""
+        max_runtime_s = self._max_runtime_s(job)
+        started = job.start_time or utcnow()
+        next_periodic = time.monotonic() + self.periodic_interval_s
+        while True:
+            if self._shutdown.is_set():
+                raise _ShuttingDownError
+            codes = {host: handle.exit_code() for host, handle in job.handles.items()}
+            if all(code is not None for code in codes.values()):
+                return {host: int(code) for host, code in codes.items() if code is not None}
+            if not job.stopping_hosts:
+                if job.stop_requested.is_set():
+                    self._stop_hosts(job)
+                elif any(code not in (None, 0) for code in codes.values()):
+                    self._stop_hosts(job)  # one host failed: the job has failed
+                elif (
+                    max_runtime_s is not None
+                    and (utcnow() - started).total_seconds() > max_runtime_s
+                ):
+                    self._exceed_max_runtime(job, max_runtime_s)
+            if time.monotonic() >= next_periodic:
+                self._periodic(job)
+                next_periodic = time.monotonic() + self.periodic_interval_s
+            running = next(job.handles[host] for host, code in codes.items() if code is None)
+            running.wait(self.poll_interval_s)
+
+    def _exceed_max_runtime(self, job: Job, max_runtime_s: float) -> None:
+        message = f"the {self.noun} exceeded MaxRuntimeInSeconds ({max_runtime_s:g} s)"
+        with contextlib.suppress(IllegalTransitionError):  # stopped or ended meanwhile
+            self.catalog.transition(
+                self.kind,
+                job.name,
+                STOPPING,
+                secondary_status=self.phases.max_runtime,
+                message=message,
+                state_updates={MAX_RUNTIME_KEY: True},
+            )
+        job.max_runtime_exceeded = True
+        job.stop_requested.set()
+        self._stop_hosts(job)
+
+    def _stop_hosts(self, job: Job) -> None:
+        """SIGTERM every host now, SIGKILL after the grace; returns at once."""
+        job.stopping_hosts = True
+        for host, handle in job.handles.items():
+            threading.Thread(
+                target=self._stop_quietly,
+                args=(handle,),
+                name=f"stop-{job.name}-{host}",
+                daemon=True,
+            ).start()
+
+    def _stop_quietly(self, handle: Handle) -> None:
+        try:
+            handle.stop(self.stop_grace_s)
+        except Exception:
+            log.exception("stopping container %s failed", handle.id)
+
+    # -- ending --------------------------------------------------------------
+
+    def _end(self, job: Job, exit_codes: dict[str, int]) -> None:
+        record = self.get(job.name)
+        stopped = record.status == STOPPING
+        outcome = self._stopped_outcome(job) if stopped else self._outcome(job, exit_codes)
+        if record.status == IN_PROGRESS or stopped:
+            with contextlib.suppress(IllegalTransitionError):
+                self.catalog.transition(
+                    self.kind,
+                    job.name,
+                    record.status,
+                    secondary_status=self.phases.collecting,
+                    message=self._message(self.phases.collecting, "Collecting the results"),
+                )
+        try:
+            state = self._collect(job, outcome)
+        except JobFailedError as failure:
+            outcome = Outcome(FAILED, self.phases.failed, failure.reason)
+            state = {}
+        except Exception as exc:
+            log.exception("collecting the results of %s failed", job.name)
+            outcome = Outcome(
+                FAILED, self.phases.failed, f"InternalServerError: collecting results: {exc}"
+            )
+            state = {}
+        self._finish(job, outcome, state)
+
+    def _stopped_outcome(self, job: Job) -> Outcome:
+        record = self.get(job.name)
+        if record.state.get(MAX_RUNTIME_KEY) or job.max_runtime_exceeded:
+            limit = self._max_runtime_s(job)
+            return Outcome(
+                STOPPED,
+                self.phases.max_runtime,
+                f"MaxRuntimeExceeded: the {self.noun} ran longer than MaxRuntimeInSeconds "
+                f"({limit:g} s) and was stopped",
+            )
+        return Outcome(STOPPED, self.phases.stopped)
+
+    def _finish(self, job: Job, outcome: Outcome, state: dict[str, Any]) -> None:
+        """Write the end; a stop recorded meanwhile wins over Completed/Failed."""
+        state = {**state, END_KEY: utcnow().isoformat()}
+        for _attempt in range(20):
+            record = self.get(job.name)
+            if record.status not in ACTIVE_STATUSES:
+                return  # somebody else ended it
+            chosen = outcome
+            if record.status == STOPPING and outcome.status != STOPPED:
+                chosen = self._stopped_outcome(job)
+            if record.status == IN_PROGRESS and chosen.status == STOPPED:
+                # Stopped is reached through Stopping only.
+                with contextlib.suppress(ConcurrentUpdateError, IllegalTransitionError):
+                    self.catalog.transition(
+                        self.kind,
+                        job.name,
+                        STOPPING,
+                        secondary_status=self.phases.stopping,
+                        expected_version=record.version,
+                    )
+                continue
+            try:
+                self.catalog.transition(
+                    self.kind,
+                    job.name,
+                    chosen.status,
+                    secondary_status=chosen.secondary_status,
+                    failure_reason=chosen.failure_reason,
+                    message=chosen.message or self._message(chosen.secondary_status),
+                    state_updates=state,
+                    expected_version=record.version,
+                )
+                return
+            except (ConcurrentUpdateError, IllegalTransitionError):
+                continue
+        log.error("could not record the end of %s %s", self.kind.value, job.name)
+
+    def _finish_failed(self, job: Job, reason: str) -> None:
+        for handle in job.handles.values():
+            self._stop_quietly(handle)
+        with contextlib.suppress(ModelyardError):
+            self._finish(job, Outcome(FAILED, self.phases.failed, reason[:1024]), {})
+
+    # -- stopping ------------------------------------------------------------
+
+    def stop(self, name: str) -> ResourceRecord:
+        """Record Stopping, then stop the job's containers (asynchronously)."""
+        record = self.get(name)
+        if record.status == STOPPING:
+            return record
+        try:
+            record = self.catalog.transition(
+                self.kind,
+                name,
+                STOPPING,
+                secondary_status=self.phases.stopping,
+                message=self._message(self.phases.stopping, "Stop requested"),
+            )
+        except IllegalTransitionError as exc:
+            raise ConflictError(
+                f"{self.kind.value} {name!r} is {self.get(name).status}: only a job "
+                "InProgress can be stopped",
+                field="Status",
+            ) from exc
+        with self._lock:
+            job = self._jobs.get(name)
+        if job is not None:
+            job.stop_requested.set()
+        return record
+
+    # -- restarting ----------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Resume supervising every job the catalog says is active (see the module doc)."""
+        for status in ACTIVE_STATUSES:
+            token = None
+            while True:
+                page = self.catalog.list(self.kind, status=status, next_token=token)
+                for record in page.records:
+                    try:
+                        self._resume(record)
+                    except Exception:
+                        log.exception("resuming %s %s failed", self.kind.value, record.name)
+                token = page.next_token
+                if not token:
+                    break
+
+    def _resume(self, record: ResourceRecord) -> None:
+        with self._lock:
+            if record.name in self._jobs:
+                return
+        hosts_state: dict[str, str] = record.state.get(HOSTS_KEY) or {}
+        count = int(record.state.get(HOST_COUNT_KEY) or 0)
+        job = Job(name=record.name, spec=record.spec, hosts=sorted(hosts_state, key=_host_order))
+        if count and len(hosts_state) == count:
+            try:
+                job.handles = {h: self.runtime.adopt(i) for h, i in hosts_state.items()}
+            except NotFoundError:
+                job.handles = {}
+        if count and job.launched:
+            start = record.state.get(START_KEY)
+            job.start_time = datetime.fromisoformat(start) if start else record.created_at
+            job.max_runtime_exceeded = bool(record.state.get(MAX_RUNTIME_KEY))
+            if record.status == STOPPING:
+                job.stop_requested.set()
+            self._run_worker(job, resumed=True)
+            return
+        # The server went away before every host was launched and recorded.
+        self._stop_orphans(record.name)
+        step = record.secondary_status or record.status
+        job.hosts = []
+        if record.status == STOPPING:
+            self._finish(job, self._stopped_outcome(job), {})
+        else:
+            self._finish(
+                job,
+                Outcome(
+                    FAILED,
+                    self.phases.failed,
+                    f"InternalServerError: the server restarted while the {self.noun} was "
+                    f"{step}; create it again",
+                ),
+                {},
+            )
+
+    def _stop_orphans(self, name: str) -> None:
+        """Stop containers launched for ``name`` whose handles were never recorded."""
+        for handle in self.runtime.list():
+            spec = getattr(handle, "spec", None)
+            if not isinstance(spec, ContainerSpec):
+                continue
+            labels = spec.labels
+            if labels.get(LABEL_KIND) == self.kind.value and labels.get(LABEL_JOB) == name:
+                self._stop_quietly(handle)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop the workers (never the jobs): the next server re-adopts them."""
+        self._shutdown.set()
+        with self._lock:
+            threads = [job.thread for job in self._jobs.values() if job.thread is not None]
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def is_shutting_down(self) -> bool:
+        return self._shutdown.is_set()
+
+    # -- logs ----------------------------------------------------------------
+
+    def logs(
+        self,
+        name: str,
+        *,
+        follow: bool = False,
+        since_line: int = 0,
+        host: str | None = None,
+        poll_interval_s: float = 0.2,
+    ) -> Iterator[str]:
+        """The job's container log; several hosts are merged, each line led by ``[algo-i]``.
+
+        With ``follow``, waits for the containers to be launched and streams until they
+        have exited. The job's existence is checked before the first line is asked for.
+        """
+        record = self.get(name)
+        if host is not None and host not in (record.state.get(HOSTS_KEY) or {}):
+            count = int(record.state.get(HOST_COUNT_KEY) or 0)
+            known = [f"algo-{i}" for i in range(1, count + 1)]
+            if host not in known:
+                raise NotFoundError(
+                    f"{self.kind.value} {name!r} has no host {host!r} (hosts: {', '.join(known)})"
+                )
+        return self._log_lines(record, follow, since_line, host, poll_interval_s)
+
+    def _log_lines(
+        self,
+        record: ResourceRecord,
+        follow: bool,
+        since_line: int,
+        host: str | None,
+        poll_interval_s: float,
+    ) -> Iterator[str]:
+        handles = self._wait_for_handles(record, follow, poll_interval_s)
+        if host is not None:
+            handles = {h: handle for h, handle in handles.items() if h == host}
+        if not handles:
+            return
+        if len(handles) == 1:
+            yield from next(iter(handles.values())).logs(follow=follow, since_line=since_line)
+            return
+        lines = (
+            _merge_followed(handles, self._shutdown.is_set)
+            if follow
+            else (f"[{h}] {line}" for h, handle in handles.items() for line in handle.logs())
+        )
+        for index, line in enumerate(lines):
+            if index >= since_line:
+                yield line
+
+    def _wait_for_handles(
+        self, record: ResourceRecord, follow: bool, poll_interval_s: float
+    ) -> dict[str, Handle]:
+        while True:
+            hosts: dict[str, str] = record.state.get(HOSTS_KEY) or {}
+            count = int(record.state.get(HOST_COUNT_KEY) or 0)
+            ended = record.status not in ACTIVE_STATUSES
+            if (hosts and len(hosts) >= count) or ended or not follow or self._shutdown.is_set():
+                found: dict[str, Handle] = {}
+                for host, handle_id in sorted(hosts.items(), key=lambda item: _host_order(item[0])):
+                    with contextlib.suppress(NotFoundError):
+                        found[host] = self.runtime.adopt(handle_id)
+                return found
+            time.sleep(poll_interval_s)
+            record = self.get(record.name)
+
+
+def _host_order(host: str) -> tuple[int, str]:
+    number = host.rpartition("-")[2]
+    return (int(number), host) if number.isdigit() else (0, host)
+
+
+def _merge_followed(handles: dict[str, Handle], shutting_down: Callable[[], bool]) -> Iterator[str]:
+    """Follow several logs at once; lines are prefixed with their host."""
+    lines: queue.Queue[str | None] = queue.Queue(maxsize=10000)
+
+    def pump(host: str, handle: Handle) -> None:
+        try:
+            for line in handle.logs(follow=True):
+                lines.put(f"[{host}] {line}")
+        except Exception:
+            log.debug("log of %s ended with an error", host, exc_info=True)
+        finally:
+            lines.put(None)
+
+    for host, handle in handles.items():
+        threading.Thread(target=pump, args=(host, handle), daemon=True).start()
+    remaining = len(handles)
+    while remaining:
+        try:
+            item = lines.get(timeout=1.0)
+        except queue.Empty:
+            if shutting_down():
+                return
+            continue
+        if item is None:
+            remaining -= 1
+        else:
+            yield item
