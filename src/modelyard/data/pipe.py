@@ -1,21 +1,169 @@
-"""Pipe mode (not implemented yet: refused with a 400)."""
+"""Pipe mode: each epoch of a channel streamed through the FIFO ``<dest>/<channel>_<epoch>``.
+
+The convention is SageMaker's (``PipeModeDataset`` opens ``<channel>_0``,
+``<channel>_1``, ... in the channel directory's parent): every time the script
+opens the channel anew it reads a new epoch from the next FIFO.
+
+One feeder thread per channel:
+
+1. ``<channel>_0`` exists when :func:`stage_pipe` returns.
+2. The feeder waits (polling, see :mod:`modelyard.data.fifo`) until the script
+   opens the current FIFO, then streams this host's objects for the epoch:
+   reshuffled with ``Seed`` and the epoch when ``ShuffleConfig`` is set, gunzipped
+   when ``CompressionType=Gzip``, each wrapped as one RecordIO record when
+   ``RecordWrapperType=RecordIO`` (:mod:`modelyard.data.streams`). Memory stays
+   bounded by a few chunks whatever the object sizes.
+3. At the end of the epoch the next FIFO is created *before* the current one
+   is closed, so a script that sees end-of-file and reopens finds it; then the
+   old FIFO is closed (the script reads what is buffered, then EOF) and removed
+   from the directory (reopening a finished epoch fails at once instead of
+   hanging).
+4. If the script closes the FIFO early (EPIPE), that epoch simply ends; the
+   next one is offered as usual.
+
+:meth:`StagedChannel.close` stops the feeder within ~0.1 s whatever it is doing
+(waiting for a reader, or for a reader that stopped reading), gives EOF to a
+script blocked opening the FIFO, and removes the FIFO. A failure (a store
+error, an object that is not gzip, a record too large) ends feeding: the
+current stream is closed early and ``StagedChannel.error`` says why, for the
+controller to fail the job.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from modelyard.data import fifo
 from modelyard.data.channel import ChannelSpec
+from modelyard.data.file_mode import prepare_channel_dir
+from modelyard.data.selection import ObjectRef, host_order
 from modelyard.data.staged import StagedChannel
-from modelyard.errors import ValidationError
+from modelyard.data.streams import check_record_size, delivery
+from modelyard.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
 
 
-def stage_pipe(store: Any, spec: ChannelSpec, *args: Any, **kwargs: Any) -> StagedChannel:
-    del store, args, kwargs
-    raise ValidationError(
-        f"channel {spec.name!r}: Pipe input mode is not supported yet",
-        field=spec.field("InputMode"),
+def fifo_path(channel_dir: Path, epoch: int) -> Path:
+    return channel_dir.with_name(f"{channel_dir.name}_{epoch}")
+
+
+def stage_pipe(
+    store: Store,
+    spec: ChannelSpec,
+    objects: Sequence[ObjectRef],
+    channel_dir: Path,
+    host_index: int,
+    host_count: int,
+) -> StagedChannel:
+    """Create ``<channel>_0`` and start feeding; ``objects`` is the whole channel, unordered."""
+    if spec.recordio and not spec.gzip:
+        for ref in objects:
+            check_record_size(ref.size, ref.uri)
+    mine = host_order(objects, spec, host_index, host_count, 0)
+    prepare_channel_dir(channel_dir)
+    feeder = PipeFeeder(store, spec, objects, channel_dir, host_index, host_count)
+    feeder.start()
+    return StagedChannel(
+        spec.name,
+        "Pipe",
+        channel_dir,
+        object_count=len(mine),
+        bytes_total=sum(ref.size for ref in mine),
+        feeder=feeder,
     )
 
 
-_ = Path
+class PipeFeeder:
+    """Feeds one channel's epochs through its FIFOs, on its own thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        spec: ChannelSpec,
+        objects: Sequence[ObjectRef],
+        channel_dir: Path,
+        host_index: int,
+        host_count: int,
+    ) -> None:
+        self._store = store
+        self._spec = spec
+        self._objects = list(objects)
+        self._channel_dir = channel_dir
+        self._host_index = host_index
+        self._host_count = host_count
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"pipe-{spec.name}", daemon=True)
+        self.epoch = 0
+        self.epochs_completed = 0
+        self.bytes_fed = 0
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def start(self) -> None:
+        fifo.make_fifo(fifo_path(self._channel_dir, 0))
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(STOP_TIMEOUT_S)
+        if self._thread.is_alive():
+            logger.warning("pipe feeder of channel %r did not stop in time", self._spec.name)
+            return
+        path = fifo_path(self._channel_dir, self.epoch)
+        fifo.release_waiting_reader(path)
+        fifo.remove_fifo(path)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                path = fifo_path(self._channel_dir, self.epoch)
+                fd = fifo.wait_for_reader(path, self._stop)
+                if fd is None:
+                    return
+                writer = fifo.FifoWriter(fd, self._stop)
+                try:
+                    self._feed_epoch(writer)
+                finally:
+                    self.bytes_fed += writer.bytes_written
+                    carry_on = not self._stop.is_set() and self._error is None
+                    if carry_on:
+                        fifo.make_fifo(fifo_path(self._channel_dir, self.epoch + 1))
+                    writer.close()
+                    if not self._stop.is_set():
+                        fifo.remove_fifo(path)
+                    if carry_on:
+                        self.epochs_completed += 1
+                        self.epoch += 1
+                if self._error is not None:
+                    return
+        except BaseException as exc:  # a thread must not die silently
+            self._fail(exc)
+
+    def _feed_epoch(self, writer: fifo.FifoWriter) -> None:
+        spec = self._spec
+        order = host_order(self._objects, spec, self._host_index, self._host_count, self.epoch)
+        try:
+            for ref in order:
+                for chunk in delivery(
+                    self._store, ref, gzip=spec.gzip, recordio_wrap=spec.recordio
+                ):
+                    writer.write(chunk)
+        except fifo.ReaderGoneError:
+            logger.info("channel %r: the reader closed epoch %d early", spec.name, self.epoch)
+        except fifo.FeedStoppedError:
+            pass
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._error = exc
+        logger.error("channel %r: feeding epoch %d failed: %s", self._spec.name, self.epoch, exc)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
 from typing import Any
+
+import psutil
 
 MIB = 1024 * 1024
 PERIOD = 32  # the pattern repeats every 32 bytes, whatever the read sizes
@@ -61,3 +68,58 @@ def pattern_sha256(size: int, *, seed: int = 0) -> str:
     while chunk := stream.read(MIB):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+READER = Path(__file__).with_name("fifo_reader.py")
+
+
+def start_reader(template: Path | str, *args: str) -> subprocess.Popen[str]:
+    """The reader script (``fifo_reader.py``) in its own process."""
+    return subprocess.Popen(
+        [sys.executable, str(READER), str(template), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def reader_result(process: subprocess.Popen[str], timeout_s: float = 60.0) -> dict[str, Any]:
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"reader timed out; stderr: {err[-2000:]}") from None
+    assert process.returncode == 0, err[-2000:]
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+class PeakRss:
+    """The growth of this process's resident memory while the block runs, sampled every 5 ms."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        self._interval_s = interval_s
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.baseline = 0
+        self.peak = 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self.baseline = self.peak = self._process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
