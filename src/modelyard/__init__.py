@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Session", "__version__"]
+__all__ = ["Session", "TrainingInput", "__version__", "get_execution_role"]
 
 if TYPE_CHECKING:
+    from modelyard.sdk.estimator import get_execution_role
+    from modelyard.sdk.inputs import TrainingInput
     from modelyard.sdk.session import Session
 
 
@@ -22,4 +24,12 @@ def __getattr__(name: str) -> Any:
         from modelyard.sdk.session import Session
 
         return Session
+    if name == "TrainingInput":
+        from modelyard.sdk.inputs import TrainingInput
+
+        return TrainingInput
+    if name == "get_execution_role":
+        from modelyard.sdk.estimator import get_execution_role
+
+        return get_execution_role
     raise AttributeError(f"module 'modelyard' has no attribute {name!r}")

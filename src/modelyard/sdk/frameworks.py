@@ -1,0 +1,121 @@
+"""Framework estimators: ``SKLearn``, ``XGBoost``, ``PyTorch``, with sagemaker's arguments.
+
+The image is the server's framework image for ``framework_version`` (``sklearn:1.5``,
+built on first use and cached on the machine), unless ``image_uri`` names one.
+``py_version`` is accepted and ignored: images use the server's Python.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from modelyard.sdk.estimator import Framework
+
+
+class _VersionedFramework(Framework):
+    """A framework estimator whose image follows ``framework_version``."""
+
+    _framework_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        entry_point: str,
+        framework_version: str | None = None,
+        py_version: str | None = "py3",
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        image_uri: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if framework_version is None and image_uri is None:
+            raise ValueError(
+                f"framework_version or image_uri must be set for {type(self).__name__}"
+            )
+        kwargs.pop("image_uri_region", None)
+        super().__init__(
+            entry_point=entry_point,
+            source_dir=source_dir,
+            hyperparameters=hyperparameters,
+            image_uri=image_uri,
+            **kwargs,
+        )
+        self.framework_version = framework_version
+        self.py_version = py_version
+
+    @classmethod
+    def _prepare_init_params_from_job_description(
+        cls, described: dict[str, Any], model_channel_name: str = "model"
+    ) -> dict[str, Any]:
+        params = super()._prepare_init_params_from_job_description(described, model_channel_name)
+        name, _, tag = str(params.get("image_uri") or "").partition(":")
+        if name == cls._framework_name and tag:
+            params["framework_version"] = tag
+        return params
+
+
+class SKLearn(_VersionedFramework):
+    """scikit-learn script mode (``sagemaker.sklearn.SKLearn``)."""
+
+    _framework_name = "sklearn"
+
+
+class XGBoost(_VersionedFramework):
+    """XGBoost script mode (``sagemaker.xgboost.XGBoost``)."""
+
+    _framework_name = "xgboost"
+
+
+class PyTorch(_VersionedFramework):
+    """PyTorch script mode (``sagemaker.pytorch.PyTorch``), ``distribution`` included.
+
+    ``distribution`` takes sagemaker's forms: ``{"torch_distributed": {"enabled": True}}``
+    (torchrun on every host), ``{"pytorchddp": {"enabled": True}}`` and
+    ``{"mpi": {"enabled": True, "processes_per_host": N}}``.
+    """
+
+    _framework_name = "pytorch"
+
+    def __init__(
+        self,
+        entry_point: str,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        image_uri: str | None = None,
+        distribution: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            entry_point,
+            framework_version=framework_version,
+            py_version=py_version,
+            source_dir=source_dir,
+            hyperparameters=hyperparameters,
+            image_uri=image_uri,
+            **kwargs,
+        )
+        self.distribution = distribution or {}
+
+    def hyperparameters(self) -> dict[str, str]:
+        encoded = super().hyperparameters()
+        encoded.update(_distribution_hyperparameters(self.distribution))
+        return encoded
+
+
+def _distribution_hyperparameters(distribution: dict[str, Any]) -> dict[str, str]:
+    """sagemaker's hyperparameters for a ``distribution`` (JSON-encoded)."""
+    found: dict[str, Any] = {}
+    if distribution.get("torch_distributed", {}).get("enabled"):
+        found["sagemaker_torch_distributed_enabled"] = True
+    if distribution.get("pytorchddp", {}).get("enabled"):
+        found["sagemaker_pytorch_ddp_enabled"] = True
+    mpi = distribution.get("mpi", {})
+    if mpi.get("enabled"):
+        found["sagemaker_mpi_enabled"] = True
+        if "processes_per_host" in mpi:
+            found["sagemaker_mpi_num_of_processes_per_host"] = int(mpi["processes_per_host"])
+        if "custom_mpi_options" in mpi:
+            found["sagemaker_mpi_custom_mpi_options"] = str(mpi["custom_mpi_options"])
+    return {key: json.dumps(value) for key, value in found.items()}

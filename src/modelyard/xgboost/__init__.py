@@ -1,0 +1,5 @@
+"""``modelyard.xgboost``: the XGBoost estimator (``sagemaker.xgboost``)."""
+
+from modelyard.sdk.frameworks import XGBoost
+
+__all__ = ["XGBoost"]
