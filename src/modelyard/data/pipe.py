@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from modelyard.data import fifo
 from modelyard.data.channel import ChannelSpec
@@ -47,6 +48,8 @@ from modelyard.store.base import Store
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
+
+Item = TypeVar("Item")
 
 
 def fifo_path(channel_dir: Path, epoch: int) -> Path:
@@ -66,9 +69,11 @@ def stage_pipe(
         for ref in objects:
             check_record_size(ref.size, ref.uri)
     mine = host_order(objects, spec, host_index, host_count, 0)
-    prepare_channel_dir(channel_dir)
-    feeder = PipeFeeder(store, spec, objects, channel_dir, host_index, host_count)
-    feeder.start()
+
+    def deliver(ref: ObjectRef) -> Iterable[bytes]:
+        return delivery(store, ref, gzip=spec.gzip, recordio_wrap=spec.recordio)
+
+    feeder = start_feeder(spec, objects, deliver, channel_dir, host_index, host_count)
     return StagedChannel(
         spec.name,
         "Pipe",
@@ -79,21 +84,36 @@ def stage_pipe(
     )
 
 
-class PipeFeeder:
+def start_feeder(
+    spec: ChannelSpec,
+    items: Sequence[Item],
+    deliver: Callable[[Item], Iterable[bytes]],
+    channel_dir: Path,
+    host_index: int,
+    host_count: int,
+) -> PipeFeeder[Item]:
+    """Feed ``items`` (objects, manifest lines) epoch after epoch, each as ``deliver`` gives it."""
+    prepare_channel_dir(channel_dir)
+    feeder = PipeFeeder(spec, items, deliver, channel_dir, host_index, host_count)
+    feeder.start()
+    return feeder
+
+
+class PipeFeeder(Generic[Item]):
     """Feeds one channel's epochs through its FIFOs, on its own thread."""
 
     def __init__(
         self,
-        store: Store,
         spec: ChannelSpec,
-        objects: Sequence[ObjectRef],
+        items: Sequence[Item],
+        deliver: Callable[[Item], Iterable[bytes]],
         channel_dir: Path,
         host_index: int,
         host_count: int,
     ) -> None:
-        self._store = store
         self._spec = spec
-        self._objects = list(objects)
+        self._items = list(items)
+        self._deliver = deliver
         self._channel_dir = channel_dir
         self._host_index = host_index
         self._host_count = host_count
@@ -150,12 +170,10 @@ class PipeFeeder:
 
     def _feed_epoch(self, writer: fifo.FifoWriter) -> None:
         spec = self._spec
-        order = host_order(self._objects, spec, self._host_index, self._host_count, self.epoch)
+        order = host_order(self._items, spec, self._host_index, self._host_count, self.epoch)
         try:
-            for ref in order:
-                for chunk in delivery(
-                    self._store, ref, gzip=spec.gzip, recordio_wrap=spec.recordio
-                ):
+            for item in order:
+                for chunk in self._deliver(item):
                     writer.write(chunk)
         except fifo.ReaderGoneError:
             logger.info("channel %r: the reader closed epoch %d early", spec.name, self.epoch)

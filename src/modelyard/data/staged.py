@@ -27,7 +27,8 @@ class StagedChannel:
     (FileSystem), or an empty directory beside the FIFOs ``<dest>/<name>_<epoch>``
     (Pipe; see :meth:`fifo_path`). ``object_count`` and ``bytes_total`` count the
     objects this host receives per epoch, in stored (possibly compressed) bytes;
-    0 for a file-system channel, which is not listed.
+    0 for a file-system channel, which is not listed. For an augmented manifest,
+    ``object_count`` counts this host's manifest lines and ``bytes_total`` is 0.
     """
 
     def __init__(
