@@ -317,6 +317,10 @@ class TrainingController(JobController):
             labels={LABEL_KIND: self.kind.value, LABEL_JOB: job.name, LABEL_HOST: host},
         )
 
+    def _max_runtime_s(self, job: Job) -> float | None:
+        """Counted from the launch of the containers (staging and image builds are free)."""
+        return float(job.spec["StoppingCondition"]["MaxRuntimeInSeconds"])
+
     def _on_running(self, job: Job, resumed: bool) -> None:
         definitions = job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
         parser = MetricParser(definitions)
