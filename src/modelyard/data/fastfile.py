@@ -189,7 +189,10 @@ class FifoFileServer:
             fd = fifo.try_open_writer(path)
             if fd is None:
                 continue
-            fifo.make_fifo(path)  # later opens get a stream of their own
+            try:
+                fifo.make_fifo(path)  # later opens get a stream of their own
+            except OSError as exc:  # the script removed the directory: serve this open only
+                logger.info("channel %r: cannot renew %s: %s", self._name, path, exc)
             self._serve(fd, ref)
             accepted = True
         return accepted

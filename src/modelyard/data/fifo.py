@@ -55,11 +55,15 @@ def remove_fifo(path: Path) -> None:
 
 
 def try_open_writer(path: Path) -> int | None:
-    """A non-blocking write descriptor on the FIFO, or None while nobody reads it."""
+    """A non-blocking write descriptor on the FIFO, or None while nobody reads it.
+
+    A FIFO the script removed also gives None: its reader can never come, and
+    that is no reason to fail the feeder.
+    """
     try:
         return os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:
+        if exc.errno in (errno.ENXIO, errno.ENOENT, errno.ENOTDIR):
             return None
         raise
 

@@ -32,6 +32,8 @@ controller to fail the job.
 from __future__ import annotations
 
 import logging
+import re
+import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -94,9 +96,18 @@ def start_feeder(
 ) -> PipeFeeder[Item]:
     """Feed ``items`` (objects, manifest lines) epoch after epoch, each as ``deliver`` gives it."""
     prepare_channel_dir(channel_dir)
+    remove_stale_fifos(channel_dir)
     feeder = PipeFeeder(spec, items, deliver, channel_dir, host_index, host_count)
     feeder.start()
     return feeder
+
+
+def remove_stale_fifos(channel_dir: Path) -> None:
+    """Remove ``<channel>_<n>`` FIFOs an earlier feeder of this channel left behind."""
+    pattern = re.compile(re.escape(channel_dir.name) + r"_\d+")
+    for path in channel_dir.parent.iterdir():
+        if pattern.fullmatch(path.name) and stat.S_ISFIFO(path.lstat().st_mode):
+            fifo.remove_fifo(path)
 
 
 class PipeFeeder(Generic[Item]):
@@ -154,11 +165,12 @@ class PipeFeeder(Generic[Item]):
                     self._feed_epoch(writer)
                 finally:
                     self.bytes_fed += writer.bytes_written
-                    carry_on = not self._stop.is_set() and self._error is None
+                    stopping = self._stop.is_set()
+                    carry_on = not stopping and self._error is None
                     if carry_on:
                         fifo.make_fifo(fifo_path(self._channel_dir, self.epoch + 1))
                     writer.close()
-                    if not self._stop.is_set():
+                    if not stopping:
                         fifo.remove_fifo(path)
                     if carry_on:
                         self.epochs_completed += 1

@@ -166,3 +166,14 @@ def test_a_200_mb_object_streams_without_being_staged(
         f"{result['peak_rss_bytes'] / MIB:.1f} MiB, feeder growth "
         f"{feeder_memory.growth / MIB:.1f} MiB"
     )
+
+
+def test_a_script_removing_a_file_does_not_break_the_others(remote: S3Store, dest: Path) -> None:
+    put_all(remote, OBJECTS)
+    with stage_fast_file(remote, dest) as staged:
+        (staged.path / "a.csv").unlink()
+        time.sleep(0.1)  # a few sweeps over the missing FIFO
+        assert (staged.path / "nested" / "deeper" / "b.bin").read_bytes() == OBJECTS[
+            "ff/nested/deeper/b.bin"
+        ]
+        assert staged.error is None

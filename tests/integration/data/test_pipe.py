@@ -207,3 +207,13 @@ def test_sharded_pipe_feeds_each_host_its_share(local_store: LocalStore, tmp_pat
             assert staged.object_count == len(expected[host]) // 3
             result = reader_result(start_reader(dest / "train_{epoch}"))
             assert result["epochs"][0]["sha256"] == sha(expected[host])
+
+
+def test_restaging_clears_fifos_an_earlier_feeder_left(local_store: LocalStore, dest: Path) -> None:
+    put_all(local_store, OBJECTS)
+    os.mkfifo(dest / "train_5")
+    (dest / "train_notes").write_text("not ours")
+    with stage_pipe(local_store, dest):
+        assert not (dest / "train_5").exists()
+        assert (dest / "train_notes").exists()
+        assert stat.S_ISFIFO(os.stat(dest / "train_0").st_mode)
