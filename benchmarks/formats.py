@@ -4,12 +4,14 @@
 
 Encodes and decodes the same data with both implementations and prints
 records/s, MB/s (of RecordIO-protobuf bytes) and the ratio ours/theirs.
-"Decode" is, for the SDK, ``read_records`` (bytes -> protobuf ``Record``
-objects, the SDK's own reader; no conversion to NumPy, which would make it
-slower still) and, for modelyard, ``decode_to_numpy`` / ``decode_to_sparse``
-(bytes -> arrays). Before timing, both sides are checked to agree on the bytes
-and the values. Each measurement is the best of a few repeats, bounded by a
-time budget; the SDK's slow cases run on a subset of rows and are scaled.
+"decode" is, for the SDK, ``read_records`` (bytes -> protobuf ``Record``
+objects, the SDK's own reader, its protobuf parsing done in C by upb) and, for
+modelyard, ``decode_to_numpy`` / ``decode_to_sparse`` (bytes -> arrays).
+"decode+" compares the same modelyard call with what an SDK user needs to get
+the same arrays: ``read_records`` plus the conversion of the records to arrays.
+Before timing, both sides are checked to agree on the bytes and the values.
+Each measurement is the best of a few repeats, bounded by a time budget; the
+SDK's slow encodes run on a subset of rows and are scaled.
 """
 
 from __future__ import annotations
@@ -67,6 +69,33 @@ def sdk_bytes(writer: Callable[..., None], *args: Any) -> bytes:
     buffer = io.BytesIO()
     writer(buffer, *args)
     return buffer.getvalue()
+
+
+def _tensor(value: Any) -> Any:
+    return getattr(value, value.WhichOneof("value"))
+
+
+def sdk_records_to_dense(records: list[Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """What an SDK user writes to get arrays out of ``read_records``."""
+    features = np.array([_tensor(r.features["values"]).values for r in records])
+    labels = [_tensor(r.label["values"]).values[0] for r in records if "values" in r.label]
+    return features, (np.array(labels) if labels else None)
+
+
+def sdk_records_to_sparse(records: list[Any]) -> Any:
+    import scipy.sparse
+
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    columns = 0
+    for record in records:
+        tensor = _tensor(record.features["values"])
+        data.extend(tensor.values)
+        indices.extend(tensor.keys)
+        indptr.append(len(indices))
+        columns = max(columns, tensor.shape[0] if len(tensor.shape) else 0)
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(records), columns))
 
 
 def main() -> int:
@@ -144,6 +173,13 @@ def main() -> int:
             lambda p=payload: sdk.read_records(io.BytesIO(p)), repeats=3, budget_s=per_case_s / 4
         )
         results.append(Result(name, "decode", rows, len(payload), ours_decode, theirs_decode))
+        to_arrays = sdk_records_to_sparse if is_sparse else sdk_records_to_dense
+        theirs_arrays = best_time(
+            lambda p=payload, f=to_arrays: f(sdk.read_records(io.BytesIO(p))),
+            repeats=2,
+            budget_s=per_case_s / 4,
+        )
+        results.append(Result(name, "decode+", rows, len(payload), ours_decode, theirs_arrays))
 
     header = (
         f"{'case':<28} {'op':<7} {'ours rec/s':>12} {'ours MB/s':>9}"
@@ -153,9 +189,9 @@ def main() -> int:
     print("-" * len(header))
     for result in results:
         print(result.line())
-    slowest = min(r.theirs_s / r.ours_s for r in results)
+    slowest = min(r.theirs_s / r.ours_s for r in results if r.operation != "decode+")
     took_s = time.perf_counter() - started
-    print(f"\nslowest ratio: {slowest:.1f}x (target >= 20x); took {took_s:.1f} s")
+    print(f"\nslowest ratio (encode, decode): {slowest:.1f}x (target >= 20x); took {took_s:.1f} s")
     return 0
 
 

@@ -18,10 +18,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelyard.formats._layout import parse_standard
-from modelyard.formats._vec import I64, U8
+from modelyard.formats._vec import I64, U8, decode_packed_varints
 from modelyard.formats._wire import (
     KIND_FLOAT32,
     KIND_FLOAT64,
+    KIND_INT32,
     TensorBatch,
     map_tensors,
     walk,
@@ -44,7 +45,11 @@ class _Slot:
 
 
 def _float_slot(first: bytes, begin: int, end: int) -> _Slot | None:
-    """The slot of map entry ``first[begin:end]`` if it is ``"values" -> float tensor``."""
+    """The slot of map entry ``first[begin:end]`` if it is ``"values" -> packed tensor``.
+
+    Float values have fixed offsets; int32 values are varints, whose run has the
+    same offsets in every record when the non-value bytes (its length) are equal.
+    """
     entry = _fields(first, begin, end, "entry", 0)
     keys = [f for f in entry if f[0] == 1]
     values = [f for f in entry if f[0] == 2]
@@ -53,9 +58,10 @@ def _float_slot(first: bytes, begin: int, end: int) -> _Slot | None:
     if any(f[0] not in (1, 2) or f[1] != 2 for f in entry):
         return None
     oneof = _fields(first, values[0][2], values[0][3], "Value", 0)
-    if len(oneof) != 1 or oneof[0][0] not in (KIND_FLOAT32, KIND_FLOAT64) or oneof[0][1] != 2:
+    kinds = {KIND_FLOAT32: "<f4", KIND_FLOAT64: "<f8", KIND_INT32: "varint"}
+    if len(oneof) != 1 or oneof[0][0] not in kinds or oneof[0][1] != 2:
         return None
-    dtype = "<f4" if oneof[0][0] == KIND_FLOAT32 else "<f8"
+    dtype = kinds[oneof[0][0]]
     tensor = _fields(first, oneof[0][2], oneof[0][3], "tensor", 0)
     packed = [f for f in tensor if f[0] == 1]
     shapes = [f for f in tensor if f[0] == 3]
@@ -65,7 +71,7 @@ def _float_slot(first: bytes, begin: int, end: int) -> _Slot | None:
         return None  # a sparse record without entries: the general path knows its width
     if packed:
         slot_begin, slot_end = packed[0][2], packed[0][3]
-        if (slot_end - slot_begin) % (4 if dtype == "<f4" else 8):
+        if dtype != "varint" and (slot_end - slot_begin) % (4 if dtype == "<f4" else 8):
             return None
     else:
         slot_begin = slot_end = oneof[0][3]
@@ -121,15 +127,27 @@ def _decode_regular(data: U8, starts: I64, lengths: I64) -> Arrays | None:
         if end > begin and not bool((rows[:, begin:end] == rows[0, begin:end]).all()):
             return None
 
-    def extract(slot: _Slot) -> NDArray[Any]:
+    def extract(slot: _Slot) -> NDArray[Any] | None:
         block = np.ascontiguousarray(rows[:, slot.begin : slot.end])
-        values = block.view(slot.dtype).reshape(count, -1).astype(slot.dtype[1:], copy=False)
+        if slot.dtype == "varint":
+            width = slot.end - slot.begin
+            ends = np.arange(1, count + 1, dtype=np.int64) * width
+            decoded, counts = decode_packed_varints(
+                block.reshape(-1), ends - width, ends, field="values", base=starts + slot.begin
+            )
+            if counts.size and not bool((counts == counts[0]).all()):
+                return None  # ragged: the general path says which record
+            values = decoded.view(np.int64).astype(np.int32).reshape(count, -1)
+        else:
+            values = block.view(slot.dtype).reshape(count, -1).astype(slot.dtype[1:], copy=False)
         if slot.shape is not None and int(np.prod(slot.shape)) == values.shape[1]:
             values = values.reshape(count, *slot.shape)
         return values
 
     features = extract(layout[0])
     labels = None if layout[1] is None else extract(layout[1])
+    if features is None or (layout[1] is not None and labels is None):
+        return None
     if labels is not None and labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     return features, labels

@@ -86,7 +86,11 @@ def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorB
     wire = np.full(owner.size, 2, dtype=np.int64)
     name = "Record.features" if tag == 0x0A else "Record.label"
     values, value_counts = value_segments(buffer, owner, wire, begin, end, kinds, name)
-    keys, key_counts = uint64_segments(buffer, *segments[1], count, f"{name} tensor.keys")
+    key_owner = segments[1][0]
+    expected = None
+    if np.array_equal(key_owner, owner):  # a sparse row holds as many keys as values
+        expected = value_counts[key_owner] if key_owner.size != count else value_counts
+    keys, key_counts = uint64_segments(buffer, *segments[1], count, f"{name} tensor.keys", expected)
     shape, shape_counts = uint64_segments(buffer, *segments[2], count, f"{name} tensor.shape")
     batch = TensorBatch(count, kinds, values, value_counts, keys, key_counts, shape, shape_counts)
     return batch, entry_end

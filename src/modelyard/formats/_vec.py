@@ -84,19 +84,22 @@ def signed_to_wire(values: NDArray[np.integer]) -> U64:
 
 
 def decode_packed_varints(
-    data: U8, starts: I64, ends: I64, *, field: str, base: I64
+    data: U8, starts: I64, ends: I64, *, field: str, base: I64, expected: I64 | None = None
 ) -> tuple[U64, I64]:
     """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
 
     Run ``i`` is ``data[starts[i]:ends[i]]`` and must end on a whole varint.
     Returns all values in order and how many each run holds. ``base`` gives
-    each run's offset in the original buffer, for error messages.
+    each run's offset in the original buffer, for error messages. When the
+    caller knows how many values each run must hold (``expected``: a sparse
+    row has as many keys as values), that is checked instead of counted, which
+    is cheaper; a run that differs raises ``ProtobufError``.
     """
     if data.size == 0:
+        if expected is not None and bool(expected.any()):
+            raise ProtobufError("packed field shorter than expected", field=field)
         return np.zeros(0, dtype=np.uint64), np.zeros(starts.size, dtype=np.int64)
     last = data < 0x80
-    if bool(last.all()):
-        return data.astype(np.uint64), ends - starts
     nonempty = ends > starts
     broken = nonempty & ~last[np.maximum(ends - 1, 0)]
     if bool(broken.any()):
@@ -104,21 +107,43 @@ def decode_packed_varints(
         raise ProtobufError(
             "truncated varint at the end of a packed field", offset=int(base[i]), field=field
         )
+    if bool(last.all()):
+        counts = ends - starts
+        if expected is not None and not np.array_equal(counts, expected):
+            _raise_count_mismatch(counts, expected, base, field)
+        return data.astype(np.uint64), counts
     value_ends = np.flatnonzero(last)
-    seen: NDArray[np.integer[Any]] = np.zeros(
-        data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
-    )
-    np.cumsum(last, out=seen[1:])
-    counts: I64 = (seen[ends] - seen[starts]).astype(np.int64)
-    if value_ends[0] > 0 and not bool((~last[1:] & ~last[:-1]).any()):
-        # No varint is longer than 2 bytes: the byte before each last byte is either
-        # this varint's first byte (a continuation byte) or the previous varint's end.
-        # The arithmetic stays in 16 bits (values < 2**14): less memory traffic.
-        high = data[value_ends].astype(np.uint16)
+    if expected is None:
+        seen: NDArray[np.integer[Any]] = np.zeros(
+            data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
+        )
+        np.cumsum(last, out=seen[1:])
+        counts: I64 = (seen[ends] - seen[starts]).astype(np.int64)
+    else:
+        # Each run ends on a varint (checked above); if the k-th varint of the whole
+        # buffer ends where run i ends, for k the expected running total, every run
+        # holds exactly its expected count.
+        running = np.cumsum(expected)
+        ok = value_ends.size == int(running[-1]) if running.size else value_ends.size == 0
+        if ok:
+            filled = expected > 0
+            ok = bool((value_ends[running[filled] - 1] == ends[filled] - 1).all())
+        if not ok:
+            seen = np.zeros(data.size + 1, dtype=np.int64)
+            np.cumsum(last, out=seen[1:])
+            _raise_count_mismatch(seen[ends] - seen[starts], expected, base, field)
+        counts = expected
+    if value_ends[0] > 0:
+        high = data[value_ends]
         low = data[value_ends - 1]
         two = low >= 0x80
-        joined = (high << np.uint16(7)) | (low & 0x7F)
-        return np.where(two, joined, high).astype(np.uint64), counts
+        if int(np.count_nonzero(two)) == data.size - value_ends.size:
+            # No varint is longer than 2 bytes (every continuation byte sits right before
+            # a last byte): 16-bit arithmetic, values < 2**14.
+            out = high.astype(np.uint64)
+            np.left_shift(out, np.uint64(7), out=out, where=two)
+            np.bitwise_or(out, low & 0x7F, out=out, where=two, casting="unsafe")
+            return out, counts
     value_starts = np.empty_like(value_ends)
     value_starts[0] = 0
     value_starts[1:] = value_ends[:-1] + 1
@@ -134,6 +159,15 @@ def decode_packed_varints(
         chunk[sizes <= k] = 0
         values |= chunk << np.uint64(7 * k)
     return values, counts
+
+
+def _raise_count_mismatch(counts: I64, expected: I64, base: I64, field: str) -> None:
+    i = int(np.argmax(counts != expected))
+    raise ProtobufError(
+        f"{int(counts[i])} values where {int(expected[i])} are expected (as many keys as values)",
+        offset=int(base[i]),
+        field=field,
+    )
 
 
 def read_varints_at(buffer: U8, positions: I64, limits: I64, *, field: str) -> tuple[U64, I64]:

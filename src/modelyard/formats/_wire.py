@@ -275,6 +275,8 @@ def map_tensors(
 def _sum_per_owner(owner: I64, amounts: I64, size: int) -> I64:
     if owner.size == 0:
         return np.zeros(size, dtype=np.int64)
+    if owner.size == size:  # one segment per owner (owners ascend): nothing to add up
+        return amounts.astype(np.int64, copy=False)
     return np.bincount(owner, weights=amounts, minlength=size).astype(np.int64)
 
 
@@ -286,9 +288,18 @@ def _packed_uint64(
 
 
 def uint64_segments(
-    buffer: U8, owner: I64, start: I64, end: I64, size: int, name: str
+    buffer: U8,
+    owner: I64,
+    start: I64,
+    end: I64,
+    size: int,
+    name: str,
+    expected: I64 | None = None,
 ) -> tuple[U64, I64]:
-    """Packed (or single) uint64 varints of each segment: all values, and count per owner."""
+    """Packed (or single) uint64 varints of each segment: all values, and count per owner.
+
+    ``expected``: the count each segment must hold, when known (one segment per owner).
+    """
     if owner.size == 0:
         return np.zeros(0, dtype=np.uint64), np.zeros(size, dtype=np.int64)
     data = gather(buffer, start, end)
@@ -304,7 +315,7 @@ def uint64_segments(
             return np.tile(values, owner.size), per_owner
     offsets = np.cumsum(end - start)
     values, counts = decode_packed_varints(
-        data, offsets - (end - start), offsets, field=name, base=start
+        data, offsets - (end - start), offsets, field=name, base=start, expected=expected
     )
     return values, _sum_per_owner(owner, counts, size)
 

@@ -355,3 +355,26 @@ def test_empty_buffer_decodes_to_nothing() -> None:
     matrix, labels = decode_to_sparse(b"")
     assert matrix.shape == (0, 0)
     assert labels is None
+
+
+def test_sparse_record_with_fewer_keys_than_values_is_refused() -> None:
+    record = Record(features={"values": Value(Float32Tensor([1.0, 2.0], keys=[3], shape=[5]))})
+    with pytest.raises(FormatError) as info:
+        decode_to_sparse(encode_records([record]))
+    assert info.value.field == "features.keys"
+    assert "1 keys for 2 values" in str(info.value)
+
+
+def test_sparse_key_outside_the_shape_is_refused() -> None:
+    record = Record(features={"values": Value(Float32Tensor([1.0], keys=[7], shape=[5]))})
+    with pytest.raises(FormatError, match="key 7 outside its shape"):
+        decode_to_numpy(encode_records([record]))
+
+
+def test_int_labels_of_mixed_widths_take_the_general_path() -> None:
+    matrix = np.ones((3, 2), dtype=np.float32)
+    labels = np.array([1, 300, -5])  # 1-, 2- and 10-byte varints: records differ in length
+    features, decoded = decode_to_numpy(encode_dense(matrix, labels))
+    assert same(features, matrix)
+    assert decoded is not None
+    assert decoded.tolist() == [1, 300, -5]
