@@ -107,6 +107,7 @@ def decode_packed_varints(
         raise ProtobufError(
             "truncated varint at the end of a packed field", offset=int(base[i]), field=field
         )
+    counts: I64
     if bool(last.all()):
         counts = ends - starts
         if expected is not None and not np.array_equal(counts, expected):
@@ -118,7 +119,7 @@ def decode_packed_varints(
             data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
         )
         np.cumsum(last, out=seen[1:])
-        counts: I64 = (seen[ends] - seen[starts]).astype(np.int64)
+        counts = (seen[ends] - seen[starts]).astype(np.int64)
     else:
         # Each run ends on a varint (checked above); if the k-th varint of the whole
         # buffer ends where run i ends, for k the expected running total, every run
