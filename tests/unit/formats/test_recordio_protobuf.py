@@ -378,3 +378,22 @@ def test_int_labels_of_mixed_widths_take_the_general_path() -> None:
     assert same(features, matrix)
     assert decoded is not None
     assert decoded.tolist() == [1, 300, -5]
+
+
+@pytest.mark.parametrize("columns", [100, 300, 20_000, 3_000_000])  # 1-, 2-, 3-, 4-byte keys
+def test_sparse_keys_of_every_varint_width(columns: int) -> None:
+    matrix = scipy.sparse.random(60, columns, density=min(1.0, 20 / columns), format="lil", rng=7)
+    matrix[3, columns - 1] = 1.5  # the widest key
+    matrix = matrix.tocsr()
+    decoded, _ = decode_to_sparse(encode_sparse(matrix))
+    assert (decoded != matrix).nnz == 0
+    assert decode_records(encode_sparse(matrix))[3].features["values"].float64_tensor.keys[-1] == (
+        columns - 1
+    )
+
+
+def test_decoded_arrays_are_writeable() -> None:
+    features, labels = decode_to_numpy(encode_dense(np.eye(3, dtype=np.float32), np.arange(3)))
+    assert features.flags.writeable
+    assert labels is not None
+    assert labels.flags.writeable
