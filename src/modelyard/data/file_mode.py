@@ -9,19 +9,14 @@ refused before anything is written (the store's own download planning).
 Objects are delivered as stored: SageMaker does not decompress (``Gzip``) nor
 wrap (``RecordIO``) in File mode, and neither do we.
 
-Local store: hard links, not copies
-    The local store keeps each object as a file that is never written in place
-    (a put writes aside and renames over the key), so a hard link is a
-    snapshot of the object: a later put or delete in the store does not change
-    what the job sees. Linking costs one metadata operation per object instead
-    of reading and writing every byte (measured here, ext4, warm page cache:
-    a 200 MB channel of four objects stages in 4 ms linked, 0.53 s copied
-    with the SHA-256 check, and takes no more disk). Linked
-    files are made read-only (mode 0444, which the store's object shares): a
-    script that opens an input file for writing in place would otherwise write
-    into the store. A script running as root ignores that mode; such a script
-    would change the stored object. When linking is impossible (another
-    filesystem, a filesystem without hard links) the object is copied.
+Copies, never links
+    Each job gets its own copy, as SageMaker's File mode does: a script may
+    rewrite or truncate its input files in place (common in preprocessing), and
+    that must never reach the stored object. Hard links would stage a 200 MB
+    channel in 4 ms instead of 0.53 s (measured here), but a script running as
+    root writes through a read-only mode, so the store would not be safe.
+    FastFile, whose contract is read-only, does link on the local store (see
+    :mod:`modelyard.data.fastfile`).
 """
 
 from __future__ import annotations
@@ -87,8 +82,6 @@ def stage_file(
 
     def fetch(ref: ObjectRef, reporter: Reporter) -> None:
         target = channel_dir.joinpath(*ref.relative_path.split("/"))
-        if isinstance(store, LocalStore) and _link(store, ref, target, reporter):
-            return
         _copy(store, ref, target, reporter)
 
     run_parallel(
@@ -141,13 +134,6 @@ def link_object(store: LocalStore, ref: ObjectRef, target: Path) -> bool:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return True
-
-
-def _link(store: LocalStore, ref: ObjectRef, target: Path, reporter: Reporter) -> bool:
-    if not link_object(store, ref, target):
-        return False
-    reporter.advance(target.stat().st_size)
     return True
 
 
