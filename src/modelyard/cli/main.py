@@ -6,7 +6,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
-from modelyard.cli import images, s3
+from modelyard.cli import images, logs, s3, training_jobs
 from modelyard.cli.common import console, err_console, handled, print_json
 from modelyard.config import Settings, get_settings
 
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(s3.app, name="s3", help="The object store, like 'aws s3'.")
 app.add_typer(images.app, name="images", help="The image registry: runnable environments.")
+app.add_typer(training_jobs.app, name="training-jobs", help="Training jobs, as SageMaker's.")
+app.add_typer(logs.app, name="logs", help="The output of a job's containers.")
 
 
 def _settings() -> Settings:

@@ -1,0 +1,26 @@
+"""``modelyard logs``: the output of a resource's containers (``logs training-job NAME``)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from modelyard.cli.common import client, handled
+from modelyard.sdk import training_jobs
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("training-job")
+@handled
+def training_job(
+    name: str = typer.Argument(..., help="The training job's name."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Wait for the job to start; stream until it has exited."
+    ),
+) -> None:
+    """Print a training job's log (several hosts: each line led by [algo-i])."""
+    for line in training_jobs.log_lines(client(), name, follow=follow):
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
