@@ -8,7 +8,10 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from .conftest import Cli
 
@@ -118,3 +121,27 @@ def test_the_sklearn_example_trains_through_the_cli(cli: Cli, tmp_path: Path) ->
     test = pd.read_csv(data / "test" / "test.csv")
     accuracy = (model.predict(test.drop(columns="target")) == test["target"]).mean()
     assert accuracy >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("example", "metric", "good"),
+    [
+        ("xgboost", "validation:rmse", lambda value: value < 65),
+        ("pytorch", "test:accuracy", lambda value: value >= 0.85),
+    ],
+)
+def test_the_framework_examples_train_through_the_sdk(
+    cli: Cli, example: str, metric: str, good: Callable[[float], bool]
+) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / example / "run.py")],
+        env=cli.env,
+        cwd=cli.cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"^\S+ \S+ Completed - ", result.stdout, re.MULTILINE)
+    value = float(re.findall(rf"^{re.escape(metric)}: ([0-9.]+)$", result.stdout, re.MULTILINE)[0])
+    assert good(value), (metric, value)
