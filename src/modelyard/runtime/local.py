@@ -22,10 +22,11 @@ What a container sees:
   ``RLIMIT_AS``: see :func:`modelyard.runtime.supervisor.apply_limits`). An rlimit
   holds per process, inherited by children: it is not a cgroup total of the group.
 - Mounts: a relative ``target`` becomes a symlink ``<workdir>/<target>`` to the
-  source (``read_only`` cannot be enforced by a symlink and is advisory here);
-  an absolute target is refused: the local runtime cannot mount at ``/opt/ml``,
-  the container toolkit finds its directories through ``SAGEMAKER_BASE_DIR``-style
-  variables instead.
+  source (``read_only`` cannot be enforced by a symlink and is advisory here).
+  An absolute target (``/opt/ml``) makes the command run under bubblewrap, with
+  the mounts bound at their targets, ``read_only`` enforced, the host's root
+  read-only and a private ``/tmp`` (see :mod:`modelyard.runtime.sandbox`); without
+  ``bwrap`` installed such a launch is refused with the package to install.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from modelyard.runtime.local_handle import (
     create_time_of,
     spec_to_json,
 )
+from modelyard.runtime.sandbox import needs_sandbox, sandbox_argv
 from modelyard.runtime.supervisor import PLAN_FILE, SUPERVISOR_LOG, write_atomic
 
 #: Host variables a container inherits; everything else comes from its spec.
@@ -127,6 +129,13 @@ class LocalProcessRuntime(Runtime):
         workdir = Path(spec.workdir) if spec.workdir else container_dir / "work"
         workdir.mkdir(parents=True, exist_ok=True)
         _make_mounts(workdir, spec.mounts)
+        argv = list(spec.command)
+        env_extra: dict[str, str] = {}
+        if needs_sandbox(spec.mounts):
+            argv, _inside = sandbox_argv(
+                argv, spec.mounts, workdir=workdir, image_root=spec.image_root
+            )
+            env_extra["TMPDIR"] = "/tmp"  # the sandbox's own /tmp
 
         host_ports = {name: _free_port() for name in spec.ports}
         cpus = self._choose_cpus(spec.resources.cpus) if spec.resources.cpus else None
@@ -142,8 +151,8 @@ class LocalProcessRuntime(Runtime):
             "launched_at": time.time(),
         }
         plan = {
-            "argv": list(spec.command),
-            "env": _container_env(spec, host_ports),
+            "argv": argv,
+            "env": {**_container_env(spec, host_ports), **env_extra},
             "cwd": str(workdir),
             "log_path": str(log_path),
             "cpus": cpus,
@@ -276,12 +285,7 @@ def _make_mounts(workdir: Path, mounts: list[Mount]) -> None:
     for mount in mounts:
         target = PurePosixPath(mount.target)
         if target.is_absolute():
-            raise ContainerRuntimeError(
-                f"the local runtime cannot mount {mount.source} at the absolute path "
-                f"{mount.target!r}: use a path relative to the working directory (the "
-                "container toolkit locates its directories through SAGEMAKER_BASE_DIR-style "
-                "variables instead of /opt/ml)"
-            )
+            continue  # bound by the sandbox (modelyard.runtime.sandbox)
         if ".." in target.parts or not target.parts:
             raise ContainerRuntimeError(
                 f"mount target {mount.target!r} must stay inside the working directory"
