@@ -48,7 +48,7 @@ from modelyard.container.jobdir import (
     write_job_dir,
 )
 from modelyard.container.paths import JobPaths
-from modelyard.data import stage_channel, validate_channel
+from modelyard.data import StagedChannel, stage_channel, validate_channel
 from modelyard.errors import (
     AlreadyExistsError,
     ImageBuildError,
@@ -260,6 +260,7 @@ class TrainingController(JobController):
                         f"staged: {exc}"
                     ) from exc
                 job.closeables.append(staged)
+                job.data.setdefault("channels", []).append(staged)
             checkpoint = spec.get("CheckpointConfig")
             if checkpoint:
                 local = paths.base_dir / checkpoint_relative_path(checkpoint["LocalPath"])
@@ -357,6 +358,16 @@ class TrainingController(JobController):
         self._periodic(job)
 
     def _outcome(self, job: Job, exit_codes: dict[str, int]) -> Outcome:
+        for staged in job.data.get("channels", []):
+            if isinstance(staged, StagedChannel) and staged.error is not None:
+                # Feeding a channel failed (Pipe, FastFile): that explains the job.
+                return Outcome(
+                    FAILED,
+                    self.phases.failed,
+                    f"ClientError: channel {staged.name!r} could not be delivered: {staged.error}"[
+                        :1024
+                    ],
+                )
         failed = [(host, code) for host, code in exit_codes.items() if code != 0]
         if not failed:
             return Outcome(COMPLETED, self.phases.completed)

@@ -128,3 +128,32 @@ def test_listing_filters_like_list_training_jobs(plane: Plane) -> None:
     completed = plane.client.get_json("/training-jobs", StatusEquals="Completed")
     assert len(completed["TrainingJobSummaries"]) == 3
     assert plane.services.catalog.get(ResourceKind.TRAINING_JOB, "other").status == "Completed"
+
+
+PIPE_READER = """
+import os
+data = os.path.dirname(os.environ["SM_CHANNEL_TRAIN"])
+for epoch in range(2):
+    with open(os.path.join(data, f"train_{epoch}"), "rb") as fifo:
+        print(f"epoch {epoch}: {len(fifo.read())} bytes", flush=True)
+"""
+
+
+def test_a_pipe_mode_channel_streams_each_epoch_through_a_fifo(plane: Plane) -> None:
+    plane.put("data/train/more.csv", b"7,8\n")
+    bundle = plane.bundle("piped", {"train.py": PIPE_READER})
+    plane.create(job_body("piped", bundle, AlgorithmSpecification={"TrainingInputMode": "Pipe"}))
+    described = plane.wait("piped")
+    assert described["TrainingJobStatus"] == "Completed", described
+    logs = plane.logs("piped")
+    assert "epoch 0: 16 bytes" in logs
+    assert "epoch 1: 16 bytes" in logs
+
+
+def test_a_fastfile_channel_is_read_in_place_of_a_copy(plane: Plane) -> None:
+    script = "import os\nprint(open(os.environ['SM_CHANNEL_TRAIN'] + '/data.csv').read().split())\n"
+    bundle = plane.bundle("lazy", {"train.py": script})
+    plane.create(job_body("lazy", bundle, AlgorithmSpecification={"TrainingInputMode": "FastFile"}))
+    described = plane.wait("lazy")
+    assert described["TrainingJobStatus"] == "Completed", described
+    assert "['1,2', '3,4', '5,6']" in plane.logs("lazy")
