@@ -15,8 +15,9 @@ Differences from SageMaker, on purpose:
   of :mod:`modelyard.jobs.instance_types`; ``InstanceGroups`` is not supported yet.
 - ``TrainingInputMode`` defaults to ``File``.
 - A channel's ``FileSystemDataSource.DirectoryPath`` is a directory on this machine
-  (a shared filesystem), read in place; ``FileSystemId`` is free text. Channels are
-  checked by the data layer (:func:`modelyard.data.validate_channel`).
+  (a shared filesystem), read in place; ``FileSystemId`` only needs SageMaker's shape
+  (``fs-`` and 8+ hex digits). Channels are checked by the data layer
+  (:func:`modelyard.data.validate_channel`).
 - ``CheckpointConfig.LocalPath`` is ``/opt/ml/...`` or relative: it is placed in the
   host's job directory (the local runtime cannot mount at ``/opt/ml``).
 """
@@ -49,7 +50,6 @@ _RELAXED = Relaxed(
         {
             "RoleArn",
             "VpcConfig",
-            "InputDataConfig[].DataSource.FileSystemDataSource.FileSystemId",
         }
     ),
     no_enum=frozenset({"ResourceConfig.InstanceType"}),

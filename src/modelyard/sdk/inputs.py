@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 FILE_SYSTEM_TYPES = ("FSxLustre", "EFS")
 FILE_SYSTEM_ACCESS_MODES = ("ro", "rw")
 #: ``FileSystemId`` written for ``file://`` inputs (any id is accepted here).
-LOCAL_FILE_SYSTEM_ID = "local"
+LOCAL_FILE_SYSTEM_ID = "fs-00000000"
 
 
 class ShuffleConfig:
