@@ -4,8 +4,9 @@
 a processing controller will reuse :class:`JobController` the same way.
 """
 
-from modelyard.jobs.base import Job, JobController, JobFailedError, Outcome, Phases
+from modelyard.jobs.base import JobController
 from modelyard.jobs.instance_types import InstanceProfile, instance_profile, instance_profiles
+from modelyard.jobs.job import Job, JobFailedError, Outcome, Phases
 from modelyard.jobs.metrics import MetricParser
 from modelyard.jobs.training import TrainingController
 from modelyard.jobs.training_spec import validate_training_request

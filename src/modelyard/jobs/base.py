@@ -30,103 +30,41 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from modelyard.catalog.base import Catalog, MetricPoint, ResourceRecord
 from modelyard.config import Settings
 from modelyard.errors import (
-    ConcurrentUpdateError,
-    ConflictError,
     IllegalTransitionError,
     ModelyardError,
     NotFoundError,
 )
 from modelyard.ids import ResourceKind, utcnow
+from modelyard.jobs import job_logs
+from modelyard.jobs.job import (
+    ACTIVE_STATUSES,
+    FAILED,
+    HOST_COUNT_KEY,
+    HOSTS_KEY,
+    LABEL_JOB,
+    LABEL_KIND,
+    MAX_RUNTIME_KEY,
+    START_KEY,
+    STOPPING,
+    Job,
+    JobFailedError,
+    Outcome,
+    Phases,
+    host_order,
+)
+from modelyard.jobs.record import JobRecord
 from modelyard.runtime.base import ContainerSpec, Handle, Runtime
 
 log = logging.getLogger(__name__)
-
-IN_PROGRESS = "InProgress"
-STOPPING = "Stopping"
-COMPLETED = "Completed"
-FAILED = "Failed"
-STOPPED = "Stopped"
-ACTIVE_STATUSES = (IN_PROGRESS, STOPPING)
-
-#: State keys written by the base controller.
-HOSTS_KEY = "Hosts"  # {"algo-1": "<handle id>", ...}, complete once every host launched
-HOST_COUNT_KEY = "HostCount"
-START_KEY = "StartTime"  # ISO time the containers were launched
-END_KEY = "EndTime"  # ISO time the last container exited
-MAX_RUNTIME_KEY = "MaxRuntimeExceeded"
-
-LABEL_KIND = "modelyard.kind"
-LABEL_JOB = "modelyard.job"
-LABEL_HOST = "modelyard.host"
-
-
-class Closeable(Protocol):
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Phases:
-    """The secondary statuses a kind reports at each step (``None``: it has none)."""
-
-    starting: str | None = None
-    preparing: str | None = None
-    running: str | None = None
-    collecting: str | None = None
-    stopping: str | None = None
-    max_runtime: str | None = None
-    completed: str | None = None
-    failed: str | None = None
-    stopped: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the job ends: its status, secondary status and reason."""
-
-    status: str
-    secondary_status: str | None = None
-    failure_reason: str | None = None
-    message: str | None = None
-
-
-@dataclass
-class Job:
-    """A job's in-memory companion while a worker runs it."""
-
-    name: str
-    spec: dict[str, Any]
-    hosts: list[str]
-    handles: dict[str, Handle] = field(default_factory=dict)
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    start_time: datetime | None = None
-    closeables: list[Closeable] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-    thread: threading.Thread | None = None
-    stopping_hosts: bool = False
-    max_runtime_exceeded: bool = False
-
-    @property
-    def launched(self) -> bool:
-        return bool(self.hosts) and set(self.handles) == set(self.hosts)
-
-
-class JobFailedError(Exception):
-    """Raised by a hook: the job fails with ``reason`` as its FailureReason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _JobStoppedError(Exception):
@@ -163,6 +101,13 @@ class JobController(abc.ABC):
         self.stop_grace_s = settings.stop_grace_s if stop_grace_s is None else stop_grace_s
         self.poll_interval_s = poll_interval_s
         self.periodic_interval_s = periodic_interval_s
+        self.record = JobRecord(
+            catalog,
+            self.kind,
+            self.phases,
+            noun=self.noun,
+            status_messages=self.status_messages,
+        )
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._shutdown = threading.Event()
@@ -277,20 +222,13 @@ class JobController(abc.ABC):
         """Record the next step while InProgress; raises _JobStoppedError if stopped meanwhile."""
         self._check_interrupted(job)
         try:
-            return self.catalog.transition(
-                self.kind,
-                job.name,
-                IN_PROGRESS,
-                secondary_status=secondary,
-                message=self._message(secondary, message),
-                state_updates=state_updates,
-            )
+            return self.record.advance(job.name, secondary, message, state_updates)
         except IllegalTransitionError as exc:
             job.stop_requested.set()
             raise _JobStoppedError from exc
 
     def _message(self, secondary: str | None, fallback: str | None = None) -> str | None:
-        return self.status_messages.get(secondary or "", fallback)
+        return self.record.message(secondary, fallback)
 
     # -- running -------------------------------------------------------------
 
@@ -322,16 +260,7 @@ class JobController(abc.ABC):
             running.wait(self.poll_interval_s)
 
     def _exceed_max_runtime(self, job: Job, max_runtime_s: float) -> None:
-        message = f"the {self.noun} exceeded MaxRuntimeInSeconds ({max_runtime_s:g} s)"
-        with contextlib.suppress(IllegalTransitionError):  # stopped or ended meanwhile
-            self.catalog.transition(
-                self.kind,
-                job.name,
-                STOPPING,
-                secondary_status=self.phases.max_runtime,
-                message=message,
-                state_updates={MAX_RUNTIME_KEY: True},
-            )
+        self.record.exceed_max_runtime(job.name, max_runtime_s)
         job.max_runtime_exceeded = True
         job.stop_requested.set()
         self._stop_hosts(job)
@@ -356,18 +285,9 @@ class JobController(abc.ABC):
     # -- ending --------------------------------------------------------------
 
     def _end(self, job: Job, exit_codes: dict[str, int]) -> None:
-        record = self.get(job.name)
+        record = self.record.collecting(job.name)
         stopped = record.status == STOPPING
         outcome = self._stopped_outcome(job) if stopped else self._outcome(job, exit_codes)
-        if record.status == IN_PROGRESS or stopped:
-            with contextlib.suppress(IllegalTransitionError):
-                self.catalog.transition(
-                    self.kind,
-                    job.name,
-                    record.status,
-                    secondary_status=self.phases.collecting,
-                    message=self._message(self.phases.collecting, "Collecting the results"),
-                )
         try:
             state = self._collect(job, outcome)
         except JobFailedError as failure:
@@ -382,53 +302,14 @@ class JobController(abc.ABC):
         self._finish(job, outcome, state)
 
     def _stopped_outcome(self, job: Job) -> Outcome:
-        record = self.get(job.name)
-        if record.state.get(MAX_RUNTIME_KEY) or job.max_runtime_exceeded:
-            limit = self._max_runtime_s(job)
-            return Outcome(
-                STOPPED,
-                self.phases.max_runtime,
-                f"MaxRuntimeExceeded: the {self.noun} ran longer than MaxRuntimeInSeconds "
-                f"({limit:g} s) and was stopped",
-            )
-        return Outcome(STOPPED, self.phases.stopped)
+        return self.record.stopped_outcome(
+            job.name,
+            max_runtime_exceeded=job.max_runtime_exceeded,
+            max_runtime_s=self._max_runtime_s(job),
+        )
 
     def _finish(self, job: Job, outcome: Outcome, state: dict[str, Any]) -> None:
-        """Write the end; a stop recorded meanwhile wins over Completed/Failed."""
-        state = {**state, END_KEY: utcnow().isoformat()}
-        for _attempt in range(20):
-            record = self.get(job.name)
-            if record.status not in ACTIVE_STATUSES:
-                return  # somebody else ended it
-            chosen = outcome
-            if record.status == STOPPING and outcome.status != STOPPED:
-                chosen = self._stopped_outcome(job)
-            if record.status == IN_PROGRESS and chosen.status == STOPPED:
-                # Stopped is reached through Stopping only.
-                with contextlib.suppress(ConcurrentUpdateError, IllegalTransitionError):
-                    self.catalog.transition(
-                        self.kind,
-                        job.name,
-                        STOPPING,
-                        secondary_status=self.phases.stopping,
-                        expected_version=record.version,
-                    )
-                continue
-            try:
-                self.catalog.transition(
-                    self.kind,
-                    job.name,
-                    chosen.status,
-                    secondary_status=chosen.secondary_status,
-                    failure_reason=chosen.failure_reason,
-                    message=chosen.message or self._message(chosen.secondary_status),
-                    state_updates=state,
-                    expected_version=record.version,
-                )
-                return
-            except (ConcurrentUpdateError, IllegalTransitionError):
-                continue
-        log.error("could not record the end of %s %s", self.kind.value, job.name)
+        self.record.finish(job.name, outcome, state, stopped=self._stopped_outcome(job))
 
     def _finish_failed(self, job: Job, reason: str) -> None:
         for handle in job.handles.values():
@@ -440,23 +321,7 @@ class JobController(abc.ABC):
 
     def stop(self, name: str) -> ResourceRecord:
         """Record Stopping, then stop the job's containers (asynchronously)."""
-        record = self.get(name)
-        if record.status == STOPPING:
-            return record
-        try:
-            record = self.catalog.transition(
-                self.kind,
-                name,
-                STOPPING,
-                secondary_status=self.phases.stopping,
-                message=self._message(self.phases.stopping, "Stop requested"),
-            )
-        except IllegalTransitionError as exc:
-            raise ConflictError(
-                f"{self.kind.value} {name!r} is {self.get(name).status}: only a job "
-                "InProgress can be stopped",
-                field="Status",
-            ) from exc
+        record = self.record.request_stop(name)
         with self._lock:
             job = self._jobs.get(name)
         if job is not None:
@@ -486,7 +351,7 @@ class JobController(abc.ABC):
                 return
         hosts_state: dict[str, str] = record.state.get(HOSTS_KEY) or {}
         count = int(record.state.get(HOST_COUNT_KEY) or 0)
-        job = Job(name=record.name, spec=record.spec, hosts=sorted(hosts_state, key=_host_order))
+        job = Job(name=record.name, spec=record.spec, hosts=sorted(hosts_state, key=host_order))
         if count and len(hosts_state) == count:
             try:
                 job.handles = {h: self.runtime.adopt(i) for h, i in hosts_state.items()}
@@ -555,89 +420,17 @@ class JobController(abc.ABC):
         """The job's container log; several hosts are merged, each line led by ``[algo-i]``.
 
         With ``follow``, waits for the containers to be launched and streams until they
-        have exited. The job's existence is checked before the first line is asked for.
+        have exited. The job (and the host) are checked before the first line is asked for.
         """
         record = self.get(name)
-        if host is not None and host not in (record.state.get(HOSTS_KEY) or {}):
-            count = int(record.state.get(HOST_COUNT_KEY) or 0)
-            known = [f"algo-{i}" for i in range(1, count + 1)]
-            if host not in known:
-                raise NotFoundError(
-                    f"{self.kind.value} {name!r} has no host {host!r} (hosts: {', '.join(known)})"
-                )
-        return self._log_lines(record, follow, since_line, host, poll_interval_s)
-
-    def _log_lines(
-        self,
-        record: ResourceRecord,
-        follow: bool,
-        since_line: int,
-        host: str | None,
-        poll_interval_s: float,
-    ) -> Iterator[str]:
-        handles = self._wait_for_handles(record, follow, poll_interval_s)
-        if host is not None:
-            handles = {h: handle for h, handle in handles.items() if h == host}
-        if not handles:
-            return
-        if len(handles) == 1:
-            yield from next(iter(handles.values())).logs(follow=follow, since_line=since_line)
-            return
-        lines = (
-            _merge_followed(handles, self._shutdown.is_set)
-            if follow
-            else (f"[{h}] {line}" for h, handle in handles.items() for line in handle.logs())
+        job_logs.check_host(record, host)
+        return job_logs.log_lines(
+            self.catalog,
+            self.runtime,
+            record,
+            follow=follow,
+            since_line=since_line,
+            host=host,
+            poll_interval_s=poll_interval_s,
+            shutting_down=self._shutdown.is_set,
         )
-        for index, line in enumerate(lines):
-            if index >= since_line:
-                yield line
-
-    def _wait_for_handles(
-        self, record: ResourceRecord, follow: bool, poll_interval_s: float
-    ) -> dict[str, Handle]:
-        while True:
-            hosts: dict[str, str] = record.state.get(HOSTS_KEY) or {}
-            count = int(record.state.get(HOST_COUNT_KEY) or 0)
-            ended = record.status not in ACTIVE_STATUSES
-            if (hosts and len(hosts) >= count) or ended or not follow or self._shutdown.is_set():
-                found: dict[str, Handle] = {}
-                for host, handle_id in sorted(hosts.items(), key=lambda item: _host_order(item[0])):
-                    with contextlib.suppress(NotFoundError):
-                        found[host] = self.runtime.adopt(handle_id)
-                return found
-            time.sleep(poll_interval_s)
-            record = self.get(record.name)
-
-
-def _host_order(host: str) -> tuple[int, str]:
-    number = host.rpartition("-")[2]
-    return (int(number), host) if number.isdigit() else (0, host)
-
-
-def _merge_followed(handles: dict[str, Handle], shutting_down: Callable[[], bool]) -> Iterator[str]:
-    """Follow several logs at once; lines are prefixed with their host."""
-    lines: queue.Queue[str | None] = queue.Queue(maxsize=10000)
-
-    def pump(host: str, handle: Handle) -> None:
-        try:
-            for line in handle.logs(follow=True):
-                lines.put(f"[{host}] {line}")
-        except Exception:
-            log.debug("log of %s ended with an error", host, exc_info=True)
-        finally:
-            lines.put(None)
-
-    for host, handle in handles.items():
-        threading.Thread(target=pump, args=(host, handle), daemon=True).start()
-    remaining = len(handles)
-    while remaining:
-        try:
-            item = lines.get(timeout=1.0)
-        except queue.Empty:
-            if shutting_down():
-                return
-            continue
-        if item is None:
-            remaining -= 1
-        else:
-            yield item

@@ -59,7 +59,10 @@ from modelyard.errors import (
 from modelyard.ids import ResourceKind
 from modelyard.images.registry import ImageRegistry
 from modelyard.jobs import training_describe
-from modelyard.jobs.base import (
+from modelyard.jobs.base import JobController
+from modelyard.jobs.checkpoints import CheckpointSyncer, restore_checkpoints
+from modelyard.jobs.instance_types import instance_profile
+from modelyard.jobs.job import (
     COMPLETED,
     FAILED,
     HOST_COUNT_KEY,
@@ -67,13 +70,10 @@ from modelyard.jobs.base import (
     LABEL_JOB,
     LABEL_KIND,
     Job,
-    JobController,
     JobFailedError,
     Outcome,
     Phases,
 )
-from modelyard.jobs.checkpoints import CheckpointSyncer, restore_checkpoints
-from modelyard.jobs.instance_types import instance_profile
 from modelyard.jobs.metrics import LINES_KEY, MetricFollower, MetricParser
 from modelyard.jobs.source import SourceBundleError, check_entry_point, fetch_bundle, safe_extract
 from modelyard.jobs.training_spec import (

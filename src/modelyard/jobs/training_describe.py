@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from modelyard.catalog.base import MetricPoint, ResourceRecord, StatusEvent
-from modelyard.jobs.base import ACTIVE_STATUSES, END_KEY, START_KEY
+from modelyard.jobs.job import ACTIVE_STATUSES, END_KEY, START_KEY
 
 #: SageMaker's StatusMessage for each secondary status (used when nothing more precise is known).
 STATUS_MESSAGES: dict[str, str] = {

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, ClassVar, TextIO, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from modelyard.ids import unique_name_from_base
 from modelyard.sdk import sourcedir, training_jobs
 from modelyard.sdk.inputs import Inputs, TrainingInput, channels_from_inputs
 from modelyard.sdk.session import Session
+from modelyard.sdk.training_jobs import TrainingJob
 
 log = logging.getLogger(__name__)
 
@@ -39,41 +40,6 @@ E = TypeVar("E", bound="EstimatorBase")
 def get_execution_role(sagemaker_session: Session | None = None) -> str:
     """A role ARN for requests that want one (there is no IAM here: it is ignored)."""
     return DEFAULT_ROLE
-
-
-class TrainingJob:
-    """One training job of an estimator (sagemaker's ``_TrainingJob``)."""
-
-    def __init__(self, sagemaker_session: Session, job_name: str) -> None:
-        self.sagemaker_session = sagemaker_session
-        self.job_name = job_name
-
-    @property
-    def name(self) -> str:
-        return self.job_name
-
-    def describe(self) -> dict[str, Any]:
-        return training_jobs.describe(self.sagemaker_session.client, self.job_name)
-
-    def wait(self, logs: str | bool = "All", *, out: TextIO | None = None) -> dict[str, Any]:
-        """Wait for the end; with logs, print progress and output as sagemaker does."""
-        if _logs_mode(logs) == "None":
-            return training_jobs.wait(self.sagemaker_session.client, self.job_name)
-        return training_jobs.stream_logs(self.sagemaker_session.client, self.job_name, out=out)
-
-    def stop(self) -> None:
-        training_jobs.stop(self.sagemaker_session.client, self.job_name)
-
-    def __repr__(self) -> str:
-        return f"TrainingJob({self.job_name!r})"
-
-
-def _logs_mode(logs: str | bool) -> str:
-    if logs is True:
-        return "All"
-    if logs is False or logs is None:
-        return "None"
-    return str(logs)
 
 
 def base_name_from_image(image: str, default: str = "estimator") -> str:

@@ -14,10 +14,13 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from modelyard.errors import ModelyardError, ServerUnavailableError
 from modelyard.sdk.client import ApiClient
+
+if TYPE_CHECKING:
+    from modelyard.sdk.session import Session
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 ACCEPTED = ("Completed", "Stopped")
@@ -180,3 +183,38 @@ def stream_logs(
         sink.flush()
     check_status(described)
     return described
+
+
+class TrainingJob:
+    """One training job of an estimator (sagemaker's ``_TrainingJob``)."""
+
+    def __init__(self, sagemaker_session: Session, job_name: str) -> None:
+        self.sagemaker_session = sagemaker_session
+        self.job_name = job_name
+
+    @property
+    def name(self) -> str:
+        return self.job_name
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self.sagemaker_session.client, self.job_name)
+
+    def wait(self, logs: str | bool = "All", *, out: TextIO | None = None) -> dict[str, Any]:
+        """Wait for the end; with logs, print progress and output as sagemaker does."""
+        if _logs_mode(logs) == "None":
+            return wait(self.sagemaker_session.client, self.job_name)
+        return stream_logs(self.sagemaker_session.client, self.job_name, out=out)
+
+    def stop(self) -> None:
+        stop(self.sagemaker_session.client, self.job_name)
+
+    def __repr__(self) -> str:
+        return f"TrainingJob({self.job_name!r})"
+
+
+def _logs_mode(logs: str | bool) -> str:
+    if logs is True:
+        return "All"
+    if logs is False or logs is None:
+        return "None"
+    return str(logs)

@@ -18,7 +18,8 @@ from modelyard.catalog import SqlCatalog
 from modelyard.config import Settings
 from modelyard.errors import ConflictError, NotFoundError
 from modelyard.ids import ResourceKind
-from modelyard.jobs.base import HOST_COUNT_KEY, HOSTS_KEY, Job, JobController, Outcome
+from modelyard.jobs.base import JobController
+from modelyard.jobs.job import HOST_COUNT_KEY, HOSTS_KEY, Job, Outcome
 from modelyard.runtime.base import ContainerSpec, Handle, Runtime
 
 KIND = ResourceKind.PROCESSING_JOB
