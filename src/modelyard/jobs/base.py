@@ -138,6 +138,9 @@ class JobController(abc.ABC):
     def _max_runtime_s(self, job: Job) -> float | None:
         return None
 
+    def _release(self, job: Job) -> None:  # noqa: B027 - optional hook
+        """Called once the job has ended (not when the server shuts down): free disk space."""
+
     # -- reading -------------------------------------------------------------
 
     def get(self, name: str) -> ResourceRecord:
@@ -164,6 +167,7 @@ class JobController(abc.ABC):
         job.thread.start()
 
     def _work(self, job: Job, resumed: bool) -> None:
+        ended = True
         try:
             if not resumed:
                 self._prepare_and_launch(job)
@@ -172,6 +176,7 @@ class JobController(abc.ABC):
             self._after_exit(job)
             self._end(job, exit_codes)
         except _ShuttingDownError:
+            ended = False
             log.info("%s %s left running for the next server", self.kind.value, job.name)
         except _JobStoppedError:
             self._finish(job, self._stopped_outcome(job), {})
@@ -184,6 +189,11 @@ class JobController(abc.ABC):
             for closeable in job.closeables:
                 with contextlib.suppress(Exception):
                     closeable.close()
+            if ended:
+                try:
+                    self._release(job)
+                except Exception:
+                    log.exception("releasing what %s %s used failed", self.kind.value, job.name)
             with self._lock:
                 self._jobs.pop(job.name, None)
 

@@ -386,6 +386,18 @@ class TrainingController(JobController):
             reason = f"{reason} (on {host})"[:1024]
         return Outcome(FAILED, self.phases.failed, reason)
 
+    def _release(self, job: Job) -> None:
+        """Drop the staged input data (copies, FIFOs, links); configs, model and output stay."""
+        for host in job.hosts:
+            data_dir = JobPaths(self._host_dir(job, host)).input_data_dir
+            if not data_dir.is_dir():
+                continue
+            for entry in data_dir.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
     def _collect(self, job: Job, outcome: Outcome) -> dict[str, Any]:
         """Upload algo-1's model (unless the job failed) and output data."""
         paths = JobPaths(self._host_dir(job, job.hosts[0]))

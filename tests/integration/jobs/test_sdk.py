@@ -101,6 +101,7 @@ def test_fit_streams_the_log_and_the_model_lands_under_the_output_path(
         "optimizer": "adam",
         "channels": {"extra": ["lookup.csv"], "lookup": ["lookup.csv"], "train": ["data.csv"]},
     }
+    assert (shared / "lookup.csv").read_text() == "a,b\n"  # read in place, left in place
     described = estimator.describe()
     assert described["TrainingJobStatus"] == "Completed"
     assert described["TrainingStartTime"].tzinfo is not None  # datetimes, as boto3 gives

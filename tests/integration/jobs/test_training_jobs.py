@@ -65,6 +65,10 @@ def test_a_script_mode_job_completes_with_its_model_in_the_store(plane: Plane) -
     output = plane.artifact("output/simple/output/output.tar.gz")
     assert output == {"report.txt": b"all good"}
 
+    host_dir = plane.services.settings.home / "jobs" / "training" / "simple" / "algo-1"
+    assert (host_dir / "input" / "config" / "hyperparameters.json").is_file()
+    assert list((host_dir / "input" / "data").iterdir()) == []  # staged copies released
+
     logs = plane.logs("simple")
     assert "first line of the script" in logs
     assert "epoch=2 loss=0.3333" in logs
