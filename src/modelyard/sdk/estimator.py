@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 from modelyard.ids import unique_name_from_base
 from modelyard.sdk import sourcedir, training_jobs
+from modelyard.sdk.compile import CompileMixin
 from modelyard.sdk.inputs import Inputs, TrainingInput, channels_from_inputs
 from modelyard.sdk.session import Session
 from modelyard.sdk.training_jobs import TrainingJob
@@ -49,7 +50,7 @@ def base_name_from_image(image: str, default: str = "estimator") -> str:
     return cleaned or default
 
 
-class EstimatorBase:
+class EstimatorBase(CompileMixin):
     """What every estimator shares: the job request, ``fit``, ``attach``, ``model_data``."""
 
     def __init__(
