@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import __version__
-from modelyard.api.routes import frameworks, images, objects, training_jobs
+from modelyard.api.routes import compilation_jobs, frameworks, images, objects, training_jobs
 from modelyard.api.services import Services
 from modelyard.errors import AuthenticationError, ModelyardError
 
@@ -33,8 +33,10 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.images.reconcile()
         services.training.reconcile()
+        services.edge.reconcile()
         yield
         services.training.shutdown()
+        services.edge.shutdown()
 
     app = FastAPI(
         title="modelyard",
@@ -54,6 +56,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(images.router, tags=["images"])
     app.include_router(frameworks.router, tags=["images"])
     app.include_router(training_jobs.router, tags=["training jobs"])
+    app.include_router(compilation_jobs.router, tags=["edge"])
     return app
 
 

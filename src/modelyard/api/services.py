@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from modelyard.catalog import SqlCatalog, open_catalog
 from modelyard.config import Settings
+from modelyard.edge.services import EdgeServices
 from modelyard.images.builder import VenvBuilder
 from modelyard.images.registry import ImageRegistry
 from modelyard.jobs.training import TrainingController
@@ -25,9 +26,11 @@ class Services:
     runtime: Runtime
     images: ImageRegistry
     training: TrainingController
+    edge: EdgeServices
 
     def close(self) -> None:
         self.training.shutdown()
+        self.edge.shutdown()
         self.catalog.close()
         self.store.close()
 
@@ -47,4 +50,5 @@ def build_services(settings: Settings) -> Services:
         runtime=runtime,
         images=images,
         training=training,
+        edge=EdgeServices.build(catalog, store, runtime, images, settings),
     )

@@ -6,7 +6,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
-from modelyard.cli import images, logs, s3, training_jobs
+from modelyard.cli import compilation_jobs, images, logs, s3, training_jobs
 from modelyard.cli.common import console, err_console, handled, print_json
 from modelyard.config import Settings, get_settings
 
@@ -20,6 +20,9 @@ app.add_typer(s3.app, name="s3", help="The object store, like 'aws s3'.")
 app.add_typer(images.app, name="images", help="The image registry: runnable environments.")
 app.add_typer(training_jobs.app, name="training-jobs", help="Training jobs, as SageMaker's.")
 app.add_typer(logs.app, name="logs", help="The output of a job's containers.")
+app.add_typer(
+    compilation_jobs.app, name="compilation-jobs", help="Compile models to ONNX for edge targets."
+)
 
 
 def _settings() -> Settings:

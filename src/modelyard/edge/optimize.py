@@ -133,7 +133,9 @@ def quantize(
         normalized = _with_default_opset(source, Path(scratch) / "normalized.onnx")
         prepared = Path(scratch) / "prepared.onnx"
         try:
-            quant_pre_process(str(normalized), str(prepared), skip_optimization=False)
+            # Symbolic shape inference is for transformer graphs; on ai.onnx.ml graphs it
+            # fails and leaves a temporary file in the working directory.
+            quant_pre_process(str(normalized), str(prepared), skip_symbolic_shape=True)
         except Exception:  # shape inference fails on some ai.onnx.ml graphs: use as is
             prepared = normalized
         if mode == "int8-dynamic":

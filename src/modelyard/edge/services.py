@@ -1,0 +1,34 @@
+"""The edge controllers of one control-plane process, built and stopped together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelyard.catalog.base import Catalog
+from modelyard.config import Settings
+from modelyard.edge.compilation import CompilationController
+from modelyard.images.registry import ImageRegistry
+from modelyard.runtime.base import Runtime
+from modelyard.store.base import Store
+
+
+@dataclass
+class EdgeServices:
+    compilation: CompilationController
+
+    @classmethod
+    def build(
+        cls,
+        catalog: Catalog,
+        store: Store,
+        runtime: Runtime,
+        images: ImageRegistry,
+        settings: Settings,
+    ) -> EdgeServices:
+        return cls(compilation=CompilationController(catalog, store, runtime, images, settings))
+
+    def reconcile(self) -> None:
+        self.compilation.reconcile()
+
+    def shutdown(self) -> None:
+        self.compilation.shutdown()
