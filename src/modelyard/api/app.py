@@ -19,7 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import __version__
-from modelyard.api.routes import compilation_jobs, frameworks, images, objects, training_jobs
+from modelyard.api.routes import (
+    compilation_jobs,
+    edge_packaging_jobs,
+    frameworks,
+    images,
+    objects,
+    processing_jobs,
+    training_jobs,
+)
 from modelyard.api.services import Services
 from modelyard.errors import AuthenticationError, ModelyardError
 
@@ -33,9 +41,11 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.images.reconcile()
         services.training.reconcile()
+        services.processing.reconcile()
         services.edge.reconcile()
         yield
         services.training.shutdown()
+        services.processing.shutdown()
         services.edge.shutdown()
 
     app = FastAPI(
@@ -56,7 +66,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(images.router, tags=["images"])
     app.include_router(frameworks.router, tags=["images"])
     app.include_router(training_jobs.router, tags=["training jobs"])
+    app.include_router(processing_jobs.router, tags=["processing jobs"])
     app.include_router(compilation_jobs.router, tags=["edge"])
+    app.include_router(edge_packaging_jobs.router, tags=["edge"])
     return app
 
 

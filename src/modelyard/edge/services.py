@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from modelyard.catalog.base import Catalog
 from modelyard.config import Settings
 from modelyard.edge.compilation import CompilationController
+from modelyard.edge.packaging import PackagingController
 from modelyard.images.registry import ImageRegistry
 from modelyard.runtime.base import Runtime
 from modelyard.store.base import Store
@@ -15,6 +16,7 @@ from modelyard.store.base import Store
 @dataclass
 class EdgeServices:
     compilation: CompilationController
+    packaging: PackagingController
 
     @classmethod
     def build(
@@ -25,10 +27,14 @@ class EdgeServices:
         images: ImageRegistry,
         settings: Settings,
     ) -> EdgeServices:
-        return cls(compilation=CompilationController(catalog, store, runtime, images, settings))
+        return cls(
+            compilation=CompilationController(catalog, store, runtime, images, settings),
+            packaging=PackagingController(catalog, store, settings),
+        )
 
     def reconcile(self) -> None:
         self.compilation.reconcile()
+        self.packaging.reconcile()
 
     def shutdown(self) -> None:
         self.compilation.shutdown()
