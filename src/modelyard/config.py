@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the catalog (default: SQLite at <home>/catalog.db).",
     )
 
+    # Processing: SQL warehouses a RedshiftDatasetDefinition may name by ClusterId.
+    sql_connections: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Named SQL connections for processing inputs: a JSON object of names to "
+        "SQLAlchemy URLs (RedshiftDatasetDefinition.ClusterId names one).",
+    )
+
     # Images.
     images_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "modelyard" / "images",
@@ -139,6 +146,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********"
+            elif name == "sql_connections":
+                value = {key: "********" for key in value}
             elif isinstance(value, Path):
                 value = str(value)
             shown[name] = value

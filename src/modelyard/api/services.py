@@ -13,6 +13,7 @@ from modelyard.config import Settings
 from modelyard.edge.services import EdgeServices
 from modelyard.images.builder import VenvBuilder
 from modelyard.images.registry import ImageRegistry
+from modelyard.jobs.processing import ProcessingController
 from modelyard.jobs.training import TrainingController
 from modelyard.runtime import Runtime, get_runtime
 from modelyard.store import Store, get_store
@@ -27,9 +28,11 @@ class Services:
     images: ImageRegistry
     training: TrainingController
     edge: EdgeServices
+    processing: ProcessingController
 
     def close(self) -> None:
         self.training.shutdown()
+        self.processing.shutdown()
         self.edge.shutdown()
         self.catalog.close()
         self.store.close()
@@ -43,6 +46,7 @@ def build_services(settings: Settings) -> Services:
     runtime = get_runtime(settings)
     images = ImageRegistry(catalog, runtime, VenvBuilder(settings.images_dir), settings)
     training = TrainingController(catalog, store, runtime, images, settings)
+    processing = ProcessingController(catalog, store, runtime, images, settings)
     return Services(
         settings=settings,
         store=store,
@@ -51,4 +55,5 @@ def build_services(settings: Settings) -> Services:
         images=images,
         training=training,
         edge=EdgeServices.build(catalog, store, runtime, images, settings),
+        processing=processing,
     )
