@@ -167,4 +167,5 @@ def test_xgboost_defaults_round_trip(tmp_path: Path) -> None:
     for body, content_type in [("1\n15\n", "text/csv"), (b"0 0:1\n0 0:15\n", "text/libsvm")]:
         data = handlers["input_fn"](body, content_type)
         scores = handlers["predict_fn"](data, model)
-        assert scores.shape == (2,) and scores[0] < 0.5 < scores[1]
+        assert scores.shape == (2,)
+        assert scores[0] < 0.5 < scores[1]

@@ -82,7 +82,8 @@ def test_wrong_signatures_are_refused_naming_the_function(
     assert error.handler == name
     assert error.code == "ModelError"
     assert fragment in error.message
-    assert "expected" in error.message and name in error.message
+    assert "expected" in error.message
+    assert name in error.message
 
 
 def test_the_message_says_what_it_got_and_what_is_expected(tmp_path: Path) -> None:
@@ -113,9 +114,11 @@ def test_transform_fn_with_input_fn_is_refused(tmp_path: Path) -> None:
 def test_missing_handlers_come_from_the_defaults(tmp_path: Path) -> None:
     user = module(tmp_path, "def predict_fn(data, model, context):\n    return 1\n")
     handlers = resolve_handlers(user, DEFAULTS, "sklearn")
-    assert handlers.predict_fn is not None and handlers.predict_fn.takes_context
+    assert handlers.predict_fn is not None
+    assert handlers.predict_fn.takes_context
     assert handlers.predict_fn.origin == "code/inference.py"
-    assert handlers.input_fn is not None and handlers.input_fn.origin == "default sklearn"
+    assert handlers.input_fn is not None
+    assert handlers.input_fn.origin == "default sklearn"
     assert handlers.needs_context
     assert "predict_fn (with context) from code/inference.py" in handlers.describe()
 
@@ -124,7 +127,8 @@ def test_transform_fn_alone(tmp_path: Path) -> None:
     user = module(tmp_path, "def transform_fn(model, data, content_type, accept): pass")
     handlers = resolve_handlers(user, DEFAULTS, "x")
     assert handlers.transform_fn is not None
-    assert handlers.input_fn is None and handlers.predict_fn is None
+    assert handlers.input_fn is None
+    assert handlers.predict_fn is None
     assert not handlers.needs_context
 
 
@@ -142,7 +146,7 @@ def test_user_module_path(tmp_path: Path) -> None:
     assert user_module_path(tmp_path, None) == tmp_path / "inference.py"
     assert user_module_path(tmp_path, "train.py") == tmp_path / "train.py"
     assert user_module_path(tmp_path, "train") == tmp_path / "train.py"
-    with pytest.raises(ModelError, match="SAGEMAKER_PROGRAM='serve.py'"):
+    with pytest.raises(ModelError, match=r"SAGEMAKER_PROGRAM='serve\.py'"):
         user_module_path(tmp_path, "serve.py")
 
 

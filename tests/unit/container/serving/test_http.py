@@ -31,13 +31,20 @@ def parse_all(data: bytes, p: RequestParser | None = None) -> list[Request]:
 def refused(data: bytes, **limits: int) -> HttpProtocolError:
     p = parser(**limits)
     p.feed(data)
-    with pytest.raises(HttpProtocolError) as info:
+
+    def drain() -> None:
         while p.next_request() is not None:
             pass
+
+    with pytest.raises(HttpProtocolError) as info:
+        drain()
     return info.value
 
 
-POST = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 3\r\n\r\n1,2"
+POST = (
+    b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+    b"Content-Length: 3\r\n\r\n1,2"
+)
 
 
 def test_a_post_with_a_body() -> None:

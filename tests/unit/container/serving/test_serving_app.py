@@ -104,7 +104,8 @@ def test_predict_fn_raising_is_a_model_error_without_traceback(
         "handler": "predict_fn",
     }
     assert b"Traceback" not in response.body
-    assert "Traceback" in caplog.text and "predict_fn" in caplog.text
+    assert "Traceback" in caplog.text
+    assert "predict_fn" in caplog.text
 
 
 def test_user_input_fn_refusing_a_type_is_a_model_error(tmp_path: Path) -> None:
