@@ -37,6 +37,8 @@ class ResourceKind(StrEnum):
     TRANSFORM_JOB = "transform-job"
     COMPILATION_JOB = "compilation-job"
     EDGE_PACKAGING_JOB = "edge-packaging-job"
+    DEVICE_FLEET = "device-fleet"
+    DEVICE = "device"
     MODEL_PACKAGE_GROUP = "model-package-group"
     MODEL_PACKAGE = "model-package"
     MONITORING_SCHEDULE = "monitoring-schedule"

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelyard import __version__
 from modelyard.api.routes import (
     compilation_jobs,
+    edge,
     edge_packaging_jobs,
     frameworks,
     images,
@@ -69,6 +70,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(processing_jobs.router, tags=["processing jobs"])
     app.include_router(compilation_jobs.router, tags=["edge"])
     app.include_router(edge_packaging_jobs.router, tags=["edge"])
+    app.include_router(edge.router, tags=["edge"])
     return app
 
 

@@ -222,6 +222,21 @@ _MACHINES: dict[ResourceKind, StateMachine] = {
         _static(ResourceKind.ENDPOINT_CONFIG, "Created"),
         _static(ResourceKind.MODEL_PACKAGE_GROUP, "Completed"),
         _static(ResourceKind.PIPELINE, "Active"),
+        # botocore's DescribeDeviceFleet has no status: a fleet just exists.
+        _static(ResourceKind.DEVICE_FLEET, "Created"),
+        # A device's status is its deployment's (botocore's DeviceDeploymentStatus), set from
+        # its heartbeats: no deployment yet, updating, serving the fleet's package, failed.
+        _machine(
+            ResourceKind.DEVICE,
+            ("READYTODEPLOY",),
+            {
+                "READYTODEPLOY": {"INPROGRESS", "DEPLOYED", "FAILED"},
+                "INPROGRESS": {"READYTODEPLOY", "DEPLOYED", "FAILED"},
+                "DEPLOYED": {"READYTODEPLOY", "INPROGRESS", "FAILED"},
+                "FAILED": {"READYTODEPLOY", "INPROGRESS", "DEPLOYED"},
+            },
+            progressing={"READYTODEPLOY", "INPROGRESS", "DEPLOYED", "FAILED"},
+        ),
         _machine(
             ResourceKind.ENDPOINT,
             ("Creating",),
@@ -292,6 +307,7 @@ BOTOCORE_STATUS_SHAPES: dict[ResourceKind, str] = {
     ResourceKind.MONITORING_SCHEDULE: "ScheduleStatus",
     ResourceKind.PIPELINE: "PipelineStatus",
     ResourceKind.PIPELINE_EXECUTION: "PipelineExecutionStatus",
+    ResourceKind.DEVICE: "DeviceDeploymentStatus",
 }
 
 STATE_MACHINES: Mapping[ResourceKind, StateMachine] = _MACHINES

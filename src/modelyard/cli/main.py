@@ -6,7 +6,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
-from modelyard.cli import compilation_jobs, images, logs, s3, training_jobs
+from modelyard.cli import compilation_jobs, edge, images, logs, s3, training_jobs
 from modelyard.cli.common import console, err_console, handled, print_json
 from modelyard.config import Settings, get_settings
 
@@ -23,6 +23,7 @@ app.add_typer(logs.app, name="logs", help="The output of a job's containers.")
 app.add_typer(
     compilation_jobs.app, name="compilation-jobs", help="Compile models to ONNX for edge targets."
 )
+app.add_typer(edge.app, name="edge", help="Edge packages, device fleets and deployments.")
 
 
 def _settings() -> Settings:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from modelyard.catalog.base import Catalog
 from modelyard.config import Settings
 from modelyard.edge.compilation import CompilationController
+from modelyard.edge.fleets import FleetController
 from modelyard.edge.packaging import PackagingController
 from modelyard.images.registry import ImageRegistry
 from modelyard.runtime.base import Runtime
@@ -17,6 +18,7 @@ from modelyard.store.base import Store
 class EdgeServices:
     compilation: CompilationController
     packaging: PackagingController
+    fleets: FleetController
 
     @classmethod
     def build(
@@ -30,6 +32,7 @@ class EdgeServices:
         return cls(
             compilation=CompilationController(catalog, store, runtime, images, settings),
             packaging=PackagingController(catalog, store, settings),
+            fleets=FleetController(catalog, store, settings),
         )
 
     def reconcile(self) -> None:

@@ -69,8 +69,14 @@ def test_statuses_are_sagemakers(kind: ResourceKind, shape: str) -> None:
 
 def test_only_the_image_and_lifecycle_free_kinds_lack_a_botocore_enum() -> None:
     without = set(ResourceKind) - set(BOTOCORE_STATUS_SHAPES)
-    assert without == {ResourceKind.IMAGE, ResourceKind.MODEL, ResourceKind.ENDPOINT_CONFIG}
+    assert without == {
+        ResourceKind.IMAGE,
+        ResourceKind.MODEL,
+        ResourceKind.ENDPOINT_CONFIG,
+        ResourceKind.DEVICE_FLEET,  # botocore's DescribeDeviceFleet has no status
+    }
     assert machine_for(ResourceKind.MODEL).statuses == {"Created"}
+    assert machine_for(ResourceKind.DEVICE_FLEET).statuses == {"Created"}
     assert machine_for(ResourceKind.ENDPOINT_CONFIG).statuses == {"Created"}
 
 
