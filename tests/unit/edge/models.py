@@ -56,7 +56,7 @@ def xgboost_model(model_dir: Path) -> np.ndarray:
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_dir / "xgboost-model.json"))
     (model_dir / "xgboost-model.json").rename(model_dir / "xgboost-model")
-    return x
+    return np.asarray(x, dtype=np.float32)
 
 
 def torch_model(model_dir: Path) -> np.ndarray:
@@ -78,7 +78,7 @@ def torch_model(model_dir: Path) -> np.ndarray:
     for _ in range(200):
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(net(features), labels)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
     net.eval()
     model_dir.mkdir(parents=True, exist_ok=True)
