@@ -5,9 +5,12 @@ bound and every worker shares. Requests are handled *inline*, in the event loop'
 thread: predict is CPU-bound, a worker serves one request at a time anyway, and a
 thread hand-off would cost more than it saves. Parallelism comes from worker processes.
 
-- Accepting: one connection per readiness event, so that a worker busy in ``predict``
-  leaves new connections to its idle siblings (asyncio's own accept loop would take a
-  whole burst at once). Every accepted socket gets ``TCP_NODELAY``.
+- Accepting: one connection at a time, so that a worker busy in ``predict`` leaves new
+  connections to its idle siblings (asyncio's own accept loop would take a whole burst
+  at once). After accepting, a worker stops accepting until that connection's first
+  bytes arrive (or ``_FIRST_BYTES_WAIT_S`` passes): otherwise it would take the next
+  connection of a burst too, just before becoming busy with the first one's request.
+  Every accepted socket gets ``TCP_NODELAY``.
 - Connections: keep-alive, pipelining (answers in request order, written together),
   ``Expect: 100-continue``, flow control (a client that stops reading stops being read).
   A malformed or oversized request is answered with its 4xx and the connection closed.
@@ -24,7 +27,6 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -41,6 +43,7 @@ logger = logging.getLogger("modelyard.container.serving")
 
 _SWEEP_INTERVAL_S: Final = 1.0
 _IDLE_CLOSE_GRACE_S: Final = 0.1
+_FIRST_BYTES_WAIT_S: Final = 0.005
 
 
 class App(Protocol):
@@ -73,6 +76,7 @@ class HttpConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._paused = False
         self._closing = False
+        self._fresh = True
         self.last_active_s = time.monotonic()
 
     # -- asyncio callbacks -------------------------------------------------------------
@@ -84,10 +88,16 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
+        if self._fresh:
+            self._fresh = False
+            self._server.resume_accepting()
         self._server.connection_closed(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_active_s = time.monotonic()
+        if self._fresh:
+            self._fresh = False
+            self._server.resume_accepting()
         self._parser.feed(data)
         if not self._paused:
             self._process()
@@ -131,7 +141,7 @@ class HttpConnection(asyncio.Protocol):
                     out.append(CONTINUE_RESPONSE)
                 break
             response = server.respond(request)
-            keep_alive = request.keep_alive and not server.draining
+            keep_alive = request.keep_alive and not server.stop_requested
             out.append(
                 serialize(response, keep_alive=keep_alive, http10=request.version == "HTTP/1.0")
             )
@@ -173,27 +183,38 @@ class HttpServer:
         self.loop = loop
         self.connections: set[HttpConnection] = set()
         self.draining = False
+        self.stop_requested = False
         self._listener: socket.socket | None = None
+        self._accepting = False
+        self._resume_timer: asyncio.TimerHandle | None = None
         self._done: asyncio.Future[None] = loop.create_future()
         self._sweeper: asyncio.TimerHandle | None = None
-        self._on_drained: list[Callable[[], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self, listener: socket.socket) -> None:
         listener.setblocking(False)
         self._listener = listener
-        self.loop.add_reader(listener.fileno(), self._accept)
+        self.resume_accepting()
         self._sweeper = self.loop.call_later(_SWEEP_INTERVAL_S, self._sweep)
 
     async def wait_closed(self) -> None:
         await self._done
 
+    def request_drain(self) -> None:
+        """:meth:`drain` from a signal handler, which may run in the middle of a request.
+
+        The flag is set at once, so the response being computed already says
+        ``Connection: close`` and its client does not reuse a closing connection.
+        """
+        self.stop_requested = True
+        self.loop.call_soon_threadsafe(self.drain)
+
     def drain(self) -> None:
         """Stop accepting, finish what was received, then close (idempotent)."""
         if self.draining:
             return
-        self.draining = True
+        self.draining = self.stop_requested = True
         logger.info(
             "draining: %d open connection(s), closing within %g s",
             len(self.connections),
@@ -206,9 +227,22 @@ class HttpServer:
         self.loop.call_later(self.limits.drain_timeout_s, self._abort_all)
         self._check_done()
 
-    def _stop_accepting(self) -> None:
-        if self._listener is not None:
+    def resume_accepting(self) -> None:
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
+            self._resume_timer = None
+        if self._listener is not None and not self._accepting:
+            self.loop.add_reader(self._listener.fileno(), self._accept)
+            self._accepting = True
+
+    def _pause_accepting(self) -> None:
+        if self._listener is not None and self._accepting:
             self.loop.remove_reader(self._listener.fileno())
+            self._accepting = False
+
+    def _stop_accepting(self) -> None:
+        self._pause_accepting()
+        if self._listener is not None:
             self._listener.close()
             self._listener = None
 
@@ -248,6 +282,8 @@ class HttpServer:
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.setblocking(False)
+        self._pause_accepting()
+        self._resume_timer = self.loop.call_later(_FIRST_BYTES_WAIT_S, self.resume_accepting)
         self.loop.create_task(self._attach(conn))
 
     async def _attach(self, conn: socket.socket) -> None:
@@ -256,6 +292,7 @@ class HttpServer:
         except OSError as exc:
             logger.debug("connection lost while being set up: %s", exc)
             conn.close()
+            self.resume_accepting()
 
     def _sweep(self) -> None:
         deadline = time.monotonic() - self.limits.keepalive_timeout_s

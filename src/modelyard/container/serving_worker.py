@@ -61,8 +61,12 @@ def run_worker(listen_fd: int, index: int) -> int:
         ),
         loop,
     )
+
+    def stop(signum: int, frame: object) -> None:
+        server.request_drain()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, server.drain)
+        signal.signal(signum, stop)
     app.timer.install()
     server.start(listener)
     logger.info(
