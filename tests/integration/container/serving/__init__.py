@@ -1,0 +1,1 @@
+"""Real replicas in the framework images."""
