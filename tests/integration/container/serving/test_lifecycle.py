@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Reply, Replica, StartReplica, write_inference
+from .conftest import Replica, Reply, StartReplica, write_inference
 
 HANDLERS = """
 import json, os, time
@@ -162,7 +162,7 @@ def test_a_dead_worker_is_restarted(python: Path, base: Path, start_replica: Sta
     first, second = replica.worker_pids()
     os.kill(second, signal.SIGKILL)
     replica.wait_for_log(rf"worker 2 \(pid {second}\) was killed by SIGKILL .*restarting")
-    replica.wait_for_log(r"worker 2 started \(pid (?!%d)\d+\)" % second)
+    replica.wait_for_log(rf"worker 2 started \(pid (?!{second})\d+\)")
     replica.wait_ready(3)
     new_pid = replica.worker_pids()[-1]
     seen = {json.loads(call(replica, {"sleep": 0.2}).body)["pid"] for _ in range(2)}
