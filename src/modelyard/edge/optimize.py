@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 QUANTIZATION_MODES = ("none", "int8-dynamic", "int8-static")
+_FLOAT = 1  # onnx.TensorProto.FLOAT
 _QUANTIZED_OPS = frozenset(
     {
         "QuantizeLinear",
@@ -139,7 +140,14 @@ def quantize(
         except Exception:  # shape inference fails on some ai.onnx.ml graphs: use as is
             prepared = normalized
         if mode == "int8-dynamic":
-            quantize_dynamic(str(prepared), str(target_path), weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                str(prepared),
+                str(target_path),
+                weight_type=QuantType.QInt8,
+                # Graphs optimised by onnxruntime hold contrib operators shape inference
+                # cannot type: their weights are float.
+                extra_options={"DefaultTensorType": _FLOAT},
+            )
         elif mode == "int8-static":
             if sample is None:
                 raise ValueError("int8-static quantization needs a sample to calibrate on")
@@ -160,6 +168,7 @@ def quantize(
                 quant_format=QuantFormat.QDQ,
                 weight_type=QuantType.QInt8,
                 activation_type=QuantType.QUInt8,
+                extra_options={"DefaultTensorType": _FLOAT},
             )
         else:
             raise ValueError(f"quantization {mode!r} is not one of {', '.join(QUANTIZATION_MODES)}")

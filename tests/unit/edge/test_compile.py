@@ -144,3 +144,22 @@ def test_torch_needs_its_input_shapes(tmp_path: Path) -> None:
     sample = models.torch_model(tmp_path / "model")
     with pytest.raises(ArtifactError, match="DataInputConfig"):
         _compile(tmp_path, "PYTORCH", sample)
+
+
+def test_an_onnx_model_compiles_again_to_int8(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    sample = models.torch_model(tmp_path / "torch")
+    first = CompileRequest(
+        framework="PYTORCH",
+        model_dir=tmp_path / "torch",
+        target=X86,
+        signature=parse_data_input_config('{"input": [1, 4]}'),
+        sample={"input": sample},
+    )
+    compile_model(first, tmp_path / "fp32")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "fp32" / MODEL_FILE).rename(tmp_path / "model" / "exported.onnx")
+    report = _compile(tmp_path, "ONNX", sample, "int8-dynamic")
+    assert report["ModelFile"] == "exported.onnx"
+    assert report["QuantizedNodes"] > 0
+    assert report["Verification"]["LabelAgreement"] >= 0.95
