@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime
+
 from modelyard_edge import ed25519
 
 DATA = Path(__file__).parent / "data"

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from modelyard_edge import AgentConfig, EdgeAgent, NoModelError, UpdateRejectedError
 from modelyard_edge.buffer import CaptureBuffer
 from modelyard_edge.server import EdgeServer
 from modelyard_edge.sync import ControlPlaneUnavailableError
-
 from tests import packages
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]

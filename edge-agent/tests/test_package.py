@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from modelyard_edge import TamperedPackageError, open_package
 
+from modelyard_edge import TamperedPackageError, open_package
 from tests import packages
 
 

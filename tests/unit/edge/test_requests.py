@@ -96,5 +96,5 @@ def test_sample_files(tmp_path: Path) -> None:
         loaded = load_sample(tmp_path / name, signature)
         np.testing.assert_allclose(loaded["input"], values)
     (tmp_path / "s.txt").write_text("1,2")
-    with pytest.raises(SignatureError, match="use a .npy"):
+    with pytest.raises(SignatureError, match=r"use a \.npy"):
         load_sample(tmp_path / "s.txt", signature)
