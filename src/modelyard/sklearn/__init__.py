@@ -1,5 +1,6 @@
 """``modelyard.sklearn``: the scikit-learn estimator (``sagemaker.sklearn``)."""
 
 from modelyard.sdk.frameworks import SKLearn
+from modelyard.sdk.sklearn_processing import SKLearnProcessor
 
-__all__ = ["SKLearn"]
+__all__ = ["SKLearn", "SKLearnProcessor"]
