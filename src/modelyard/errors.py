@@ -14,8 +14,8 @@ are translated at the boundary with ``raise ... from exc``.
     ├── NotFoundError (404)              ResourceNotFound
     │   ├── NoSuchBucketError
     │   └── NoSuchKeyError
-    ├── ConflictError (409)              ResourceInUse / already exists
-    │   ├── AlreadyExistsError
+    ├── ConflictError (409)              ResourceInUse
+    │   ├── AlreadyExistsError           ResourceAlreadyExists: the name is taken
     │   ├── IllegalTransitionError       a state change the state machine forbids
     │   └── ConcurrentUpdateError        somebody else changed it first: retry
     ├── StoreError (502)                 the object store backend failed
@@ -89,7 +89,7 @@ class ConflictError(ModelyardError):
 
 
 class AlreadyExistsError(ConflictError):
-    code = "ResourceInUse"
+    code = "ResourceAlreadyExists"
 
 
 class IllegalTransitionError(ConflictError):

@@ -42,3 +42,9 @@ def test_unique_names_fit_and_validate() -> None:
     name = unique_name_from_base("x" * 80)
     assert len(name) <= 63
     validate_name(name, ResourceKind.TRAINING_JOB)
+
+
+def test_a_taken_name_comes_back_as_already_exists() -> None:
+    original = errors.AlreadyExistsError("training-job 'x' already exists", field="Name")
+    rebuilt = errors.error_from_body(409, original.to_dict())
+    assert type(rebuilt) is errors.AlreadyExistsError
