@@ -1,0 +1,5 @@
+"""``modelyard.spark``: Spark processing (``sagemaker.spark``)."""
+
+from modelyard.sdk.spark import PySparkProcessor
+
+__all__ = ["PySparkProcessor"]
