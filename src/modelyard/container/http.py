@@ -294,11 +294,13 @@ def _request_line(line: bytes) -> Request:
 
 
 def _header_line(line: bytes) -> tuple[str, str]:
+    if line[:1] in (b" ", b"\t"):
+        raise _bad(f"folded header lines (obs-fold) are not accepted: {line[:100]!r}")
     name, colon, value = line.partition(b":")
     if not colon:
         raise _bad(f"header line without a colon: {line[:100]!r}")
     if not name or not _TOKEN_CHARS.issuperset(name):
-        # Also catches obs-fold (a line starting with whitespace) and "Name :".
+        # Also catches "Name :" (whitespace before the colon).
         raise _bad(f"invalid header name {name[:100]!r}")
     return name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")
 
