@@ -14,7 +14,10 @@ process may run on) that share the listening socket (:mod:`.serving_worker`), re
 a worker that dies (with a backoff when it dies young), and on SIGTERM or SIGINT
 forwards it to the workers, which finish what they received and exit; then it exits 0.
 It never imports a framework or NumPy: workers are fresh interpreters, so nothing
-forked carries a framework's threads.
+forked carries a framework's threads. Unless the environment says otherwise, each
+worker's math libraries get an equal share of the CPUs (``OMP_NUM_THREADS``,
+``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` = CPUs // workers), so that N workers
+of a multi-threaded framework do not oversubscribe the replica's cores.
 
 Exit codes: 0 after a drain, 70 (``EX_SOFTWARE``) when the settings are unusable or the
 port cannot be bound. The settings are in :mod:`.serving_settings`, the error answers
@@ -37,7 +40,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from modelyard.container.errors import EXIT_PLATFORM_ERROR, EXIT_SUCCESS
-from modelyard.container.serving_settings import ServingConfigError, ServingSettings
+from modelyard.container.serving_settings import (
+    ServingConfigError,
+    ServingSettings,
+    available_cpus,
+)
 from modelyard.container.serving_worker import configure_logging
 
 __all__ = ["WorkerSupervisor", "bind_listener", "main", "serve"]
@@ -49,6 +56,7 @@ LISTEN_BACKLOG: Final = 2048
 _RESTART_BACKOFF_S: Final = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 _HEALTHY_AFTER_S: Final = 10.0
 _KILL_MARGIN_S: Final = 5.0
+THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -203,6 +211,9 @@ def serve(environ: Mapping[str, str] | None = None) -> int:
     except OSError as exc:
         logger.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
         return EXIT_PLATFORM_ERROR
+    threads = max(1, available_cpus() // settings.workers)
+    for name in THREAD_VARIABLES:
+        env.setdefault(name, str(threads))
     host, port = listener.getsockname()[:2]
     logger.info(
         "serving %s on %s:%d with %d worker(s); timeout %g s, max payload %g MiB",

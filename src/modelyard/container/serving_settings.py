@@ -68,7 +68,8 @@ class ServingConfigError(PlatformError):
     """An environment variable of the serving contract has a value that cannot be used."""
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask), at least 1."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
@@ -119,7 +120,7 @@ class ServingSettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:
         env = os.environ if environ is None else environ
-        workers = _int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", _available_cpus(), minimum=1)
+        workers = _int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", available_cpus(), minimum=1)
         port_text = env.get("SAGEMAKER_BIND_TO_PORT") or env.get("MODELYARD_PORT_HTTP")
         port = DEFAULT_PORT
         if port_text:
