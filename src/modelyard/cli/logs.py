@@ -1,4 +1,5 @@
-"""``modelyard logs``: the output of a resource's containers (``logs training-job NAME``)."""
+"""``modelyard logs``: the output of a job's containers (``logs training-job NAME``,
+``logs processing-job NAME``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import typer
 
 from modelyard.cli.common import client, handled
-from modelyard.sdk import training_jobs
+from modelyard.sdk import processing_jobs, training_jobs
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,5 +23,19 @@ def training_job(
 ) -> None:
     """Print a training job's log (several hosts: each line led by [algo-i])."""
     for line in training_jobs.log_lines(client(), name, follow=follow):
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
+
+
+@app.command("processing-job")
+@handled
+def processing_job(
+    name: str = typer.Argument(..., help="The processing job's name."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Wait for the job to start; stream until it has exited."
+    ),
+) -> None:
+    """Print a processing job's log (several hosts: each line led by [algo-i])."""
+    for line in processing_jobs.log_lines(client(), name, follow=follow):
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()

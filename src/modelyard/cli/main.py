@@ -6,7 +6,15 @@ import typer
 from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
-from modelyard.cli import compilation_jobs, edge, images, logs, s3, training_jobs
+from modelyard.cli import (
+    compilation_jobs,
+    edge,
+    images,
+    logs,
+    processing_jobs,
+    s3,
+    training_jobs,
+)
 from modelyard.cli.common import console, err_console, handled, print_json
 from modelyard.config import Settings, get_settings
 
@@ -19,6 +27,7 @@ app = typer.Typer(
 app.add_typer(s3.app, name="s3", help="The object store, like 'aws s3'.")
 app.add_typer(images.app, name="images", help="The image registry: runnable environments.")
 app.add_typer(training_jobs.app, name="training-jobs", help="Training jobs, as SageMaker's.")
+app.add_typer(processing_jobs.app, name="processing-jobs", help="Processing jobs, as SageMaker's.")
 app.add_typer(logs.app, name="logs", help="The output of a job's containers.")
 app.add_typer(
     compilation_jobs.app, name="compilation-jobs", help="Compile models to ONNX for edge targets."
