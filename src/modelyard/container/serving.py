@@ -45,6 +45,7 @@ from modelyard.container.serving_settings import (
     ServingSettings,
     available_cpus,
 )
+from modelyard.container.serving_watchdog import BusyClocks, hard_grace_s
 from modelyard.container.serving_worker import configure_logging
 
 __all__ = ["WorkerSupervisor", "bind_listener", "main", "serve"]
@@ -99,17 +100,21 @@ class WorkerSupervisor:
         self.python = python
         self.workers = [_Worker(index) for index in range(1, settings.workers + 1)]
         self.stopping = False
+        self.clocks = BusyClocks.create(settings.workers)
+        self.hard_deadline_s = settings.model_timeout_s + hard_grace_s(settings.model_timeout_s)
 
     def _spawn(self, worker: _Worker) -> None:
         fd = self.listener.fileno()
+        self.clocks.reset(worker.index)
         command = [
             self.python,
             "-m",
             "modelyard.container.serving_worker",
             str(fd),
             str(worker.index),
+            str(self.clocks.fd),
         ]
-        worker.process = subprocess.Popen(command, env=self.environ, pass_fds=(fd,))
+        worker.process = subprocess.Popen(command, env=self.environ, pass_fds=(fd, self.clocks.fd))
         worker.started_s = time.monotonic()
         worker.restart_at_s = None
         logger.info("worker %d started (pid %d)", worker.index, worker.process.pid)
@@ -136,6 +141,7 @@ class WorkerSupervisor:
                     os.read(wake_r, 512)
             return self._stop()
         finally:
+            self.clocks.close()
             signal.set_wakeup_fd(previous_wakeup)
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
@@ -149,7 +155,22 @@ class WorkerSupervisor:
             if process is not None and process.poll() is None:
                 if now - worker.started_s > _HEALTHY_AFTER_S:
                     worker.failures = 0
-                continue
+                busy_s = self.clocks.busy_for_s(worker.index)
+                if busy_s > self.hard_deadline_s:
+                    logger.error(
+                        "worker %d (pid %d) has been in one request for %.1f s, past the "
+                        "model timeout of %g s that could not interrupt it (native code?): "
+                        "killing it",
+                        worker.index,
+                        process.pid,
+                        busy_s,
+                        self.settings.model_timeout_s,
+                    )
+                    self.clocks.reset(worker.index)
+                    process.kill()
+                    process.wait()
+                else:
+                    continue
             if process is not None and worker.restart_at_s is None:
                 lived_s = now - worker.started_s
                 worker.failures = worker.failures + 1 if lived_s < _HEALTHY_AFTER_S else 0

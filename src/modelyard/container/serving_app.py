@@ -14,7 +14,8 @@ Errors follow :mod:`.serving_errors`. A request without ``Content-Type`` is read
 ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (JSON). The chain runs under a timer
 (``SAGEMAKER_MODEL_SERVER_TIMEOUT``): a ``SIGALRM`` raises :class:`ModelTimeout` inside
 the handler, which is answered 504. Python code and sleeps are interrupted at once; a
-long call into C code is interrupted when it returns.
+long call into C code is interrupted when it returns, and one that never returns is
+ended by the supervisor's watchdog (:mod:`.serving_watchdog`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from modelyard.container.serving_errors import (
     ServingError,
 )
 from modelyard.container.serving_settings import ServingSettings
+from modelyard.container.serving_watchdog import BusySlot
 
 logger = logging.getLogger("modelyard.container.serving")
 
@@ -63,6 +65,8 @@ class ModelTimer:
         self.timeout_s = timeout_s
         self._armed = False
         self.enabled = False
+        self.busy: BusySlot | None = None
+        """Where the supervisor's watchdog sees this worker's request start (optional)."""
 
     def install(self) -> None:
         """Take ``SIGALRM`` (main thread only; elsewhere requests run without a timer)."""
@@ -76,6 +80,8 @@ class ModelTimer:
             raise ModelTimeout(self.timeout_s)
 
     def arm(self) -> None:
+        if self.busy is not None:
+            self.busy.enter()
         if self.enabled:
             self._armed = True
             signal.setitimer(signal.ITIMER_REAL, self.timeout_s)
@@ -84,6 +90,8 @@ class ModelTimer:
         if self.enabled:
             self._armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if self.busy is not None:
+            self.busy.leave()
 
 
 class HandlerChain:

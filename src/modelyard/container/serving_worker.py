@@ -1,7 +1,8 @@
-"""One worker process of a replica: ``python -m modelyard.container.serving_worker FD INDEX``.
+"""One worker of a replica: ``python -m modelyard.container.serving_worker FD INDEX [CLOCKS]``.
 
 Started by the supervisor in :mod:`.serving` with the listening socket as file
-descriptor ``FD`` (bound once, shared by every worker). The worker loads the model
+descriptor ``FD`` (bound once, shared by every worker) and the busy clocks of
+:mod:`.serving_watchdog` as ``CLOCKS``. The worker loads the model
 *before* it accepts anything, so a connection never waits on a worker that is still
 loading while a ready sibling could take it; a worker whose model failed to load
 still serves, answering ``/ping`` 503 and ``/invocations`` with the ``ModelError``.
@@ -20,6 +21,7 @@ import sys
 from modelyard.container.http_server import HttpServer, ServerLimits
 from modelyard.container.serving_app import InferenceApp
 from modelyard.container.serving_settings import ServingSettings
+from modelyard.container.serving_watchdog import BusyClocks
 
 logger = logging.getLogger("modelyard.container.serving")
 
@@ -34,7 +36,7 @@ def configure_logging(level: int, fmt: str) -> None:
     root.setLevel(level)
 
 
-def run_worker(listen_fd: int, index: int) -> int:
+def run_worker(listen_fd: int, index: int, clocks_fd: int | None = None) -> int:
     settings = ServingSettings.from_environ()
     configure_logging(settings.log_level, LOG_FORMAT.format(index=index))
     stopping = False
@@ -68,6 +70,9 @@ def run_worker(listen_fd: int, index: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
     app.timer.install()
+    if clocks_fd is not None:
+        clocks = BusyClocks(clocks_fd, index)
+        app.timer.busy = clocks.slot(index)
     server.start(listener)
     logger.info(
         "ready: serving on %s (model %s)",
@@ -84,10 +89,13 @@ def run_worker(listen_fd: int, index: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m modelyard.container.serving_worker FD INDEX", file=sys.stderr)
+    if len(args) not in (2, 3):
+        print(
+            "usage: python -m modelyard.container.serving_worker FD INDEX [CLOCKS_FD]",
+            file=sys.stderr,
+        )
         return 2
-    return run_worker(int(args[0]), int(args[1]))
+    return run_worker(int(args[0]), int(args[1]), int(args[2]) if len(args) == 3 else None)
 
 
 if __name__ == "__main__":

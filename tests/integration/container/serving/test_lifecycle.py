@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -28,6 +29,8 @@ def predict_fn(data, model, context):
     if data.get("raise"):
         raise ArithmeticError(data["raise"])
     time.sleep(data.get("sleep", 0))
+    if data.get("native"):
+        sum(range(10**12))  # a C loop that never returns to the interpreter
     return {"pid": os.getpid(), "model": model["dir"], "attrs": context.custom_attributes}
 
 def output_fn(prediction, accept):
@@ -127,6 +130,22 @@ def test_the_model_timeout_is_answered_504(
     assert time.monotonic() - started < 10
     assert json.loads(reply.body)["error"]["code"] == "ModelTimeout"
     assert call(replica, {}).status == 200
+
+
+def test_a_worker_stuck_in_native_code_is_killed_and_replaced(
+    python: Path, base: Path, start_replica: StartReplica
+) -> None:
+    replica = start_replica(python, base, SAGEMAKER_MODEL_SERVER_TIMEOUT="1")
+    [stuck] = replica.worker_pids()
+    started = time.monotonic()
+    with pytest.raises(http.client.RemoteDisconnected):
+        call(replica, {"native": True})
+    assert time.monotonic() - started < 10
+    replica.wait_for_log(rf"worker 1 \(pid {stuck}\) has been in one request for")
+    replica.wait_ready(2)
+    reply = call(replica, {})
+    assert reply.status == 200
+    assert json.loads(reply.body)["pid"] != stuck
 
 
 def concurrently(replica: Replica, payloads: list[dict[str, object]]) -> list[Reply]:
