@@ -200,3 +200,30 @@ def test_other_routes(tmp_path: Path) -> None:
     wrong = get(app, "/invocations")
     assert (wrong.status, error_of(wrong)["code"]) == (405, "MethodNotAllowed")
     assert ("Allow", "POST") in wrong.headers
+
+
+def test_the_training_script_doubles_as_the_handler_module(tmp_path: Path) -> None:
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (code / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+
+            def model_fn(model_dir):
+                return "trained"
+
+            def predict_fn(data, model):
+                return [model]
+
+            if __name__ == "__main__":
+                sys.exit("training must not run at serve time")
+            """
+        )
+    )
+    app = InferenceApp.load(
+        ServingSettings(base_dir=tmp_path, program="train.py", framework="sklearn")
+    )
+    assert app.ready
+    response = invoke(app, b"[[1]]", content_type="application/json")
+    assert (response.status, response.body) == (200, b'["trained"]')
