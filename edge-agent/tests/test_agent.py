@@ -185,6 +185,7 @@ def test_the_capture_buffer_stays_within_its_bound(tmp_path: Path) -> None:
     assert buffer.size_bytes() <= 20_000 + 4_000
     assert buffer.dropped > 0
     assert buffer.pending_records() + buffer.dropped == 1000
+    buffer.close()
     reopened = CaptureBuffer(tmp_path / "captures", max_bytes=20_000, segment_bytes=4_000)
     assert (reopened.dropped, reopened.captured) == (buffer.dropped, 1000)
     segments = reopened.take()

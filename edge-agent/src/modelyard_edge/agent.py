@@ -162,8 +162,8 @@ class EdgeAgent:
                     require_signature=self.config.require_signature,
                 )
                 final = self.root / "packages" / f"{package.name}-{package.version}"
-                if final.exists() and final != package.root:
-                    shutil.rmtree(final)
+                if final.exists():  # reinstalled: never touch the directory in use
+                    final = final.with_name(f"{final.name}-{uuid.uuid4().hex[:8]}")
                 if package.root == staging:
                     staging.rename(final)
                     package = open_package(
@@ -349,6 +349,7 @@ class EdgeAgent:
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=10)
             self._sync_thread = None
+        self.buffer.close()
 
 
 def _now() -> str:

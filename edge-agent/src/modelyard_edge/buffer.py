@@ -37,6 +37,7 @@ class CaptureBuffer:
         self._current: Path | None = None
         self._current_size = 0
         self._current_count = 0
+        self._total_bytes = sum(p.stat().st_size for p in self.segments())
 
     @staticmethod
     def _number(path: Path) -> int:
@@ -62,6 +63,7 @@ class CaptureBuffer:
         return sum(p.stat().st_size for p in self.segments() if p.exists())
 
     def append(self, record: dict[str, Any]) -> None:
+        """Append one record (counters reach the disk on drops, :meth:`take` and :meth:`close`)."""
         line = (json.dumps(record, separators=(",", ":"), default=_jsonable) + "\n").encode()
         with self._lock:
             if self._current is None or self._current_size + len(line) > self.segment_bytes:
@@ -73,31 +75,40 @@ class CaptureBuffer:
                 handle.write(line)
             self._current_size += len(line)
             self._current_count += 1
+            self._total_bytes += len(line)
             self.captured += 1
-            self._enforce_bound()
-            self._write_state()
+            if self._total_bytes > self.max_bytes:
+                self._enforce_bound()
+                self._write_state()
 
     def _enforce_bound(self) -> None:
         segments = self.segments()
-        total = sum(p.stat().st_size for p in segments)
-        while total > self.max_bytes and len(segments) > 1:
+        while self._total_bytes > self.max_bytes and len(segments) > 1:
             oldest = segments.pop(0)
             size = oldest.stat().st_size
             with oldest.open("rb") as handle:
                 self.dropped += sum(1 for _ in handle)
             oldest.unlink()
-            total -= size
+            self._total_bytes -= size
+
+    def close(self) -> None:
+        """Write the counters (the agent calls it when it stops)."""
+        with self._lock:
+            self._write_state()
 
     def take(self) -> list[Path]:
         """Every segment with records, the open one closed first (the uploader's batch)."""
         with self._lock:
             self._current = None
+            self._write_state()
             return self.segments()
 
     def ack(self, segment: Path) -> None:
         """The control plane has ``segment``: delete it."""
         with self._lock:
-            segment.unlink(missing_ok=True)
+            if segment.exists():
+                self._total_bytes -= segment.stat().st_size
+                segment.unlink()
 
     @staticmethod
     def read(segment: Path) -> list[dict[str, Any]]:
