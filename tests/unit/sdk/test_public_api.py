@@ -12,7 +12,7 @@ PUBLIC = {
     "modelyard.estimator": ["Estimator", "EstimatorBase", "Framework", "TrainingJob"],
     "modelyard.inputs": ["FileSystemInput", "ShuffleConfig", "TrainingInput"],
     "modelyard.exceptions": ["UnexpectedStatusException"],
-    "modelyard.sklearn": ["SKLearn"],
+    "modelyard.sklearn": ["SKLearn", "SKLearnProcessor"],
     "modelyard.sklearn.estimator": ["SKLearn"],
     "modelyard.xgboost": ["XGBoost"],
     "modelyard.xgboost.estimator": ["XGBoost"],
