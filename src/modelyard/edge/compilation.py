@@ -36,8 +36,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import shutil
-import tarfile
 import threading
 import time
 from pathlib import Path
@@ -46,15 +44,16 @@ from typing import Any
 import modelyard
 from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
-from modelyard.container.files import extract_tarball, tar_directory
+from modelyard.container.files import tar_directory
 from modelyard.edge import compile_images
+from modelyard.edge.compilation_describe import END_KEY, START_KEY, describe, summary
 from modelyard.edge.compile import REPORT_FILE
 from modelyard.edge.compile_entry import FAILURE_FILE
 from modelyard.edge.compile_spec import (
     compiler_options,
-    resolve_target,
     validate_compilation_request,
 )
+from modelyard.edge.compile_workdir import prepare_job_dir
 from modelyard.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -67,7 +66,7 @@ from modelyard.ids import ResourceKind, utcnow
 from modelyard.images.registry import ImageRegistry
 from modelyard.runtime.base import ContainerSpec, Handle, Runtime
 from modelyard.store.base import Store
-from modelyard.store.transfer import download_file, upload_file
+from modelyard.store.transfer import upload_file
 from modelyard.store.uri import join, parse_s3_uri
 
 log = logging.getLogger(__name__)
@@ -77,8 +76,6 @@ STARTING, INPROGRESS, COMPLETED, FAILED = "STARTING", "INPROGRESS", "COMPLETED",
 STOPPING, STOPPED = "STOPPING", "STOPPED"
 ACTIVE = (STARTING, INPROGRESS, STOPPING)
 HANDLE_KEY = "Handle"
-START_KEY = "CompilationStartTime"
-END_KEY = "CompilationEndTime"
 ENTRY_COMMAND = ["python", "-m", "modelyard.edge.compile_entry"]
 
 
@@ -257,30 +254,7 @@ class CompilationController:
         tag = compile_images.ensure_registered(self.images, image_spec)
         image_root = self._image_root(name, tag)
         job_dir = self.jobs_dir / name
-        if job_dir.exists():
-            shutil.rmtree(job_dir)
-        model_dir, out_dir = job_dir / "model", job_dir / "output"
-        model_dir.mkdir(parents=True)
-        self._fetch_model(spec["InputConfig"]["S3Uri"], job_dir, model_dir)
-        options = compiler_options(spec["OutputConfig"].get("CompilerOptions"))
-        target = resolve_target(spec["OutputConfig"], options)
-        sample_path = None
-        if options.get("Sample"):
-            sample_uri = parse_s3_uri(str(options["Sample"]))
-            sample_path = job_dir / f"sample-{Path(sample_uri.key).name}"
-            download_file(self.store, sample_uri, sample_path)
-        config = {
-            "ModelDir": str(model_dir),
-            "OutputDir": str(out_dir),
-            "Framework": framework,
-            "DataInputConfig": spec["InputConfig"].get("DataInputConfig"),
-            "Target": target.name,
-            "Quantization": options.get("Quantization", "none"),
-            "Tolerance": options.get("Tolerance") or {},
-            "SamplePath": str(sample_path) if sample_path else None,
-        }
-        config_path = job_dir / "job.json"
-        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        config_path = prepare_job_dir(self.store, spec, framework, job_dir)
         self._check_stop(name)
         source_root = Path(modelyard.__file__ or "").resolve().parent.parent
         handle = self.runtime.launch(
@@ -304,14 +278,6 @@ class CompilationController:
             except ModelyardError:
                 if self.images.get(tag).status != "Building":
                     raise
-
-    def _fetch_model(self, uri: str, job_dir: Path, model_dir: Path) -> None:
-        parsed = parse_s3_uri(uri)
-        artifact = download_file(self.store, parsed, job_dir / Path(parsed.key).name)
-        if artifact.name.endswith((".tar.gz", ".tgz", ".tar")) and tarfile.is_tarfile(artifact):
-            extract_tarball(artifact, model_dir)
-        else:
-            shutil.copy2(artifact, model_dir / artifact.name)
 
     def _resume_handle(self, name: str) -> Handle:
         handle_id = self.get(name).state.get(HANDLE_KEY)
@@ -458,47 +424,3 @@ def _read_json(path: Path) -> dict[str, Any]:
         return data
     except (OSError, json.JSONDecodeError):
         return {}
-
-
-def describe(record: ResourceRecord) -> dict[str, Any]:
-    spec, state = record.spec, record.state
-    output = spec["OutputConfig"]
-    body: dict[str, Any] = {
-        "CompilationJobName": record.name,
-        "CompilationJobArn": record.arn,
-        "CompilationJobStatus": record.status,
-        "CompilationStartTime": state.get(START_KEY),
-        "CompilationEndTime": state.get(END_KEY),
-        "StoppingCondition": spec["StoppingCondition"],
-        "CreationTime": record.created_at,
-        "LastModifiedTime": record.updated_at,
-        "FailureReason": record.failure_reason or None,
-        "ModelArtifacts": state.get("ModelArtifacts") or {"S3ModelArtifacts": None},
-        "ModelDigests": state.get("ModelDigests"),
-        "RoleArn": spec.get("RoleArn"),
-        "InputConfig": spec["InputConfig"],
-        "OutputConfig": output,
-        "CompilationReport": state.get("CompilationReport"),
-    }
-    report = state.get("CompilationReport") or {}
-    if report.get("InputSignature"):
-        shapes = {s["Name"]: s["Shape"] for s in report["InputSignature"]}
-        body["DerivedInformation"] = {"DerivedDataInputConfig": json.dumps(shapes)}
-    return body
-
-
-def summary(record: ResourceRecord) -> dict[str, Any]:
-    output = record.spec["OutputConfig"]
-    platform = output.get("TargetPlatform") or {}
-    return {
-        "CompilationJobName": record.name,
-        "CompilationJobArn": record.arn,
-        "CreationTime": record.created_at,
-        "CompilationStartTime": record.state.get(START_KEY),
-        "CompilationEndTime": record.state.get(END_KEY),
-        "CompilationTargetDevice": output.get("TargetDevice"),
-        "CompilationTargetPlatformOs": platform.get("Os"),
-        "CompilationTargetPlatformArch": platform.get("Arch"),
-        "LastModifiedTime": record.updated_at,
-        "CompilationJobStatus": record.status,
-    }
