@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
-DEBIAN_PACKAGES := postgresql
+# What the tests need from Debian: PostgreSQL (catalog suite), bubblewrap (the /opt/ml
+# sandbox of processing jobs), Java (Spark in local mode).
+DEBIAN_PACKAGES := postgresql bubblewrap openjdk-17-jre-headless
 
 .PHONY: setup demo test test-fast bench lint format clean
 
@@ -20,12 +22,17 @@ $(STAMPS)/venv: pyproject.toml constraints.txt
 
 $(STAMPS)/debian: Makefile
 	@mkdir -p $(STAMPS)
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then \
-		echo "PostgreSQL binaries present"; \
-	else \
+	@missing=""; \
+	{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || missing="$$missing postgresql"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing Debian packages:$$missing"; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "Debian packages present: $(DEBIAN_PACKAGES)"; \
 	fi
 	@touch $@
 

@@ -57,7 +57,7 @@ def test_a_built_image_runs_its_packages_and_the_toolkit_without_the_server_deps
     assert Path(described["BuildLogPath"]).read_text().count("Successfully installed six") == 1
 
     probe = (
-        "import sys, six, modelyard.container, modelyard.formats\n"
+        "import sys, six, modelyard.container\n"
         "print(sys.prefix)\n"
         "for name in ('pydantic', 'fastapi', 'modelyard.config'):\n"
         "    try:\n"
