@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -207,3 +208,13 @@ def test_the_agent_imports_nothing_of_modelyard() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] != "modelyard", f"{path.name} imports {name}"
+
+
+def test_a_package_directory_is_copied_before_it_is_served(tmp_path: Path) -> None:
+    directory = packages.build_dir(tmp_path / "dir")
+    agent = _agent(tmp_path)
+    agent.install(directory)
+    shutil.rmtree(directory)
+    again = _agent(tmp_path)
+    assert again.load_current()
+    assert again.predict(np.asarray(ROWS))["label"].shape == (2,)

@@ -155,8 +155,10 @@ class EdgeAgent:
         with self._install_lock:
             staging = self.root / "packages" / f".staging-{uuid.uuid4().hex[:8]}"
             try:
+                if source.is_dir():  # a copy: the agent owns what it serves
+                    shutil.copytree(source, staging)
                 package = open_package(
-                    source,
+                    staging if source.is_dir() else source,
                     staging,
                     self.config.trusted_keys,
                     require_signature=self.config.require_signature,
@@ -174,7 +176,7 @@ class EdgeAgent:
                     )
                 candidate = LoadedModel(package, threads=self.config.threads)
                 report = candidate.self_test()
-            except PackageError as exc:
+            except (PackageError, OSError) as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 self.failed_update = {"Source": str(source), "Reason": str(exc), "Time": _now()}
                 log.error(
