@@ -5,12 +5,14 @@ bound and every worker shares. Requests are handled *inline*, in the event loop'
 thread: predict is CPU-bound, a worker serves one request at a time anyway, and a
 thread hand-off would cost more than it saves. Parallelism comes from worker processes.
 
-- Accepting: one connection at a time, so that a worker busy in ``predict`` leaves new
-  connections to its idle siblings (asyncio's own accept loop would take a whole burst
-  at once). After accepting, a worker stops accepting until that connection's first
-  bytes arrive (or ``_FIRST_BYTES_WAIT_S`` passes): otherwise it would take the next
-  connection of a burst too, just before becoming busy with the first one's request.
-  Every accepted socket gets ``TCP_NODELAY``.
+- Accepting: one connection at a time (asyncio's own accept loop would take a whole
+  burst at once), and, when siblings share the socket (``share_accepts``), a worker
+  that already has N open connections waits N ms (at most 10) before taking the next
+  one: a sibling with fewer connections, woken by the same readiness, takes it first.
+  Without that, on a busy machine the first worker to wake takes a whole burst of
+  keep-alive connections and its siblings idle for their lifetime. A worker busy in
+  ``predict`` does not accept at all, so new connections go to idle siblings. Every
+  accepted socket gets ``TCP_NODELAY``.
 - Connections: keep-alive, pipelining (answers in request order, written together),
   ``Expect: 100-continue``, flow control (a client that stops reading stops being read).
   A malformed or oversized request is answered with its 4xx and the connection closed.
@@ -43,7 +45,8 @@ logger = logging.getLogger("modelyard.container.serving")
 
 _SWEEP_INTERVAL_S: Final = 1.0
 _IDLE_CLOSE_GRACE_S: Final = 0.1
-_FIRST_BYTES_WAIT_S: Final = 0.005
+_ACCEPT_DELAY_PER_CONNECTION_S: Final = 0.001
+_MAX_ACCEPT_DELAY_S: Final = 0.010
 
 
 class App(Protocol):
@@ -58,6 +61,7 @@ class ServerLimits:
     max_header_bytes: int
     keepalive_timeout_s: float
     drain_timeout_s: float
+    share_accepts: bool = False  # sibling workers accept on the same socket
 
 
 def _error_response(error: ServingError) -> Response:
@@ -76,7 +80,6 @@ class HttpConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._paused = False
         self._closing = False
-        self._fresh = True
         self.last_active_s = time.monotonic()
 
     # -- asyncio callbacks -------------------------------------------------------------
@@ -88,16 +91,10 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        if self._fresh:
-            self._fresh = False
-            self._server.resume_accepting()
         self._server.connection_closed(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_active_s = time.monotonic()
-        if self._fresh:
-            self._fresh = False
-            self._server.resume_accepting()
         self._parser.feed(data)
         if not self._paused:
             self._process()
@@ -186,6 +183,7 @@ class HttpServer:
         self.stop_requested = False
         self._listener: socket.socket | None = None
         self._accepting = False
+        self._open = 0  # accepted and not closed yet (including those being attached)
         self._resume_timer: asyncio.TimerHandle | None = None
         self._done: asyncio.Future[None] = loop.create_future()
         self._sweeper: asyncio.TimerHandle | None = None
@@ -232,10 +230,13 @@ class HttpServer:
             self._resume_timer.cancel()
             self._resume_timer = None
         if self._listener is not None and not self._accepting:
-            self.loop.add_reader(self._listener.fileno(), self._accept)
+            self.loop.add_reader(self._listener.fileno(), self._on_listener_readable)
             self._accepting = True
 
     def _pause_accepting(self) -> None:
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
+            self._resume_timer = None
         if self._listener is not None and self._accepting:
             self.loop.remove_reader(self._listener.fileno())
             self._accepting = False
@@ -258,6 +259,7 @@ class HttpServer:
 
     def connection_closed(self, connection: HttpConnection) -> None:
         self.connections.discard(connection)
+        self._open -= 1
         if self.draining:
             self._check_done()
 
@@ -268,6 +270,19 @@ class HttpServer:
             self._done.set_result(None)
 
     # -- accepting and housekeeping ----------------------------------------------------
+
+    def _on_listener_readable(self) -> None:
+        if self.limits.share_accepts and self._open:
+            self._pause_accepting()
+            delay_s = min(self._open * _ACCEPT_DELAY_PER_CONNECTION_S, _MAX_ACCEPT_DELAY_S)
+            self._resume_timer = self.loop.call_later(delay_s, self._accept_after_delay)
+            return
+        self._accept()
+
+    def _accept_after_delay(self) -> None:
+        self._resume_timer = None
+        self._accept()
+        self.resume_accepting()
 
     def _accept(self) -> None:
         listener = self._listener
@@ -282,8 +297,7 @@ class HttpServer:
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.setblocking(False)
-        self._pause_accepting()
-        self._resume_timer = self.loop.call_later(_FIRST_BYTES_WAIT_S, self.resume_accepting)
+        self._open += 1
         self.loop.create_task(self._attach(conn))
 
     async def _attach(self, conn: socket.socket) -> None:
@@ -292,7 +306,7 @@ class HttpServer:
         except OSError as exc:
             logger.debug("connection lost while being set up: %s", exc)
             conn.close()
-            self.resume_accepting()
+            self._open -= 1
 
     def _sweep(self) -> None:
         deadline = time.monotonic() - self.limits.keepalive_timeout_s

@@ -60,6 +60,7 @@ def run_worker(listen_fd: int, index: int, clocks_fd: int | None = None) -> int:
             max_header_bytes=settings.max_header_bytes,
             keepalive_timeout_s=settings.keepalive_timeout_s,
             drain_timeout_s=settings.drain_timeout_s,
+            share_accepts=settings.workers > 1,
         ),
         loop,
     )
