@@ -61,8 +61,6 @@ def test_ping(replica: Replica) -> None:
 
 @pytest.mark.parametrize("content_type", sorted(BODIES))
 def test_every_content_type_in(replica: Replica, content_type: str) -> None:
-    if content_type == "text/libsvm":
-        pytest.importorskip("scipy")
     reply = replica.invoke(BODIES[content_type], content_type)
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"] == "application/json"
