@@ -13,11 +13,13 @@ DEBIAN_PACKAGES := postgresql bubblewrap openjdk-17-jre-headless
 
 setup: $(STAMPS)/venv $(STAMPS)/debian
 
-$(STAMPS)/venv: pyproject.toml constraints.txt
+$(STAMPS)/venv: pyproject.toml constraints.txt edge-agent/pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	# torch first, pinned: the CPU build; anything that pulls torch unpinned would fetch CUDA.
+	$(PY) -m pip install --quiet -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]" -e ./edge-agent
 	@touch $@
 
 $(STAMPS)/debian: Makefile
@@ -41,6 +43,7 @@ demo: setup
 
 test: setup lint
 	$(PY) -m pytest -q
+	cd edge-agent && ../$(PY) -m pytest -q
 
 test-fast: setup
 	$(PY) -m pytest -q tests/unit
@@ -52,6 +55,9 @@ lint: setup
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(VENV)/bin/ruff format --check src tests examples benchmarks
 	$(VENV)/bin/mypy src/modelyard
+	$(VENV)/bin/ruff check edge-agent
+	$(VENV)/bin/ruff format --check edge-agent
+	cd edge-agent && ../$(VENV)/bin/mypy src tests
 
 format: setup
 	$(VENV)/bin/ruff check --fix src tests examples benchmarks

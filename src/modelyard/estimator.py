@@ -1,5 +1,6 @@
 """``modelyard.estimator``: where sagemaker code finds its estimators (``sagemaker.estimator``)."""
 
-from modelyard.sdk.estimator import Estimator, EstimatorBase, Framework, TrainingJob
+from modelyard.sdk.estimator import Estimator, EstimatorBase, Framework
+from modelyard.sdk.training_jobs import TrainingJob
 
 __all__ = ["Estimator", "EstimatorBase", "Framework", "TrainingJob"]

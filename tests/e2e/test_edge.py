@@ -6,16 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_edge_example_reaches_a_device(cli: Cli) -> None:
-    pytest.importorskip("modelyard_edge")
-    pytest.importorskip("sklearn")
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "edge" / "run.py")],
         env=cli.env,

@@ -70,7 +70,6 @@ def test_sklearn_model_compiles_in_its_image_and_is_verified(plane: Plane, tmp_p
 def test_xgboost_and_torch_compile_to_int8_within_tolerance(
     plane: Plane, tmp_path: Path, framework: str, maker: str
 ) -> None:
-    pytest.importorskip("xgboost" if maker == "xgboost" else "torch")
     x = getattr(models, f"{maker}_model")(tmp_path / "model")
     uri = plane.put_model_dir(f"{maker}/model.tar.gz", tmp_path / "model")
     sample = _sample(plane, f"{maker}/sample.npy", x)
@@ -84,7 +83,6 @@ def test_xgboost_and_torch_compile_to_int8_within_tolerance(
 
 
 def test_past_the_tolerance_the_job_fails_saying_by_how_much(plane: Plane, tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     x = models.torch_model(tmp_path / "model")
     uri = plane.put_model_dir("tight/model.tar.gz", tmp_path / "model")
     sample = _sample(plane, "tight/sample.npy", x)

@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import modelyard_edge as modelyard_edge
 import numpy as np
 import pytest
 from pydantic import SecretStr
@@ -23,7 +24,6 @@ from tests.fixtures.asgi_server import serve
 from tests.integration.edge.conftest import Plane
 from tests.integration.edge.helpers import compiled_forest, package
 
-modelyard_edge = pytest.importorskip("modelyard_edge")
 ROWS = np.asarray([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]], dtype=np.float32)
 
 

@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import modelyard_edge as modelyard_edge
 import numpy as np
-import pytest
 import uvicorn
 
 from modelyard.api.app import create_app
@@ -16,12 +16,9 @@ from modelyard.api.services import build_services
 from modelyard.config import Settings
 from tests.unit.edge import models
 
-modelyard_edge = pytest.importorskip("modelyard_edge")
-
 
 def _package(tmp_path: Path) -> Path:
     """A LogisticRegression compiled and packaged in-process by modelyard's own libraries."""
-    pytest.importorskip("skl2onnx")
     from modelyard.edge.compile import CompileRequest, compile_model
     from modelyard.edge.package import build_manifest, write_package
     from modelyard.edge.targets import get_target

@@ -8,14 +8,13 @@ import json
 import tarfile
 from pathlib import Path
 
+import modelyard_edge as modelyard_edge
 import numpy as np
 import pytest
 
 from modelyard.errors import NotFoundError, ValidationError
 from tests.integration.edge.conftest import Plane
 from tests.integration.edge.helpers import compiled_forest, package
-
-modelyard_edge = pytest.importorskip("modelyard_edge")
 
 
 def test_a_signed_package_verifies_on_the_agent(plane: Plane, tmp_path: Path) -> None:

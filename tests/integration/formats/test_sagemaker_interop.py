@@ -7,6 +7,7 @@ bytes (the SDK is deterministic here). Needs ``sagemaker>=2.257,<3``.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 from typing import Any
@@ -19,10 +20,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-sdk_common = pytest.importorskip("sagemaker.amazon.common")
-sdk_serializers = pytest.importorskip("sagemaker.serializers")
-sdk_deserializers = pytest.importorskip("sagemaker.deserializers")
-sdk_record_pb2 = pytest.importorskip("sagemaker.amazon.record_pb2")
+sdk_common = importlib.import_module("sagemaker.amazon.common")
+sdk_serializers = importlib.import_module("sagemaker.serializers")
+sdk_deserializers = importlib.import_module("sagemaker.deserializers")
+sdk_record_pb2 = importlib.import_module("sagemaker.amazon.record_pb2")
 
 from modelyard import deserializers as my_deserializers  # noqa: E402
 from modelyard import serializers as my_serializers  # noqa: E402

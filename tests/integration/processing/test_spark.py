@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,6 @@ from modelyard.spark.processing import PySparkProcessor
 from tests.integration.processing.conftest import BUCKET, Plane
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "processing"
-
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no Java on this machine")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -12,10 +11,6 @@ import pytest
 
 from modelyard.errors import ContainerRuntimeError
 from modelyard.runtime import ContainerSpec, LocalProcessRuntime, Mount
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("bwrap") is None, reason="bubblewrap is not installed (make setup installs it)"
-)
 
 
 @pytest.fixture

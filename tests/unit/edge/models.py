@@ -6,11 +6,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 
 def iris() -> tuple[np.ndarray, np.ndarray]:
-    pytest.importorskip("sklearn")
     from sklearn.datasets import load_iris
 
     x, y = load_iris(return_X_y=True)
@@ -19,7 +17,6 @@ def iris() -> tuple[np.ndarray, np.ndarray]:
 
 def sklearn_model(model_dir: Path, kind: str = "logistic") -> np.ndarray:
     """Fit on iris and save ``model.joblib``; returns the features (the sample)."""
-    pytest.importorskip("sklearn")
     import joblib
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -41,8 +38,6 @@ def sklearn_model(model_dir: Path, kind: str = "logistic") -> np.ndarray:
 
 def xgboost_model(model_dir: Path) -> np.ndarray:
     """An XGBoost Booster on breast cancer, saved as SageMaker's ``xgboost-model`` (JSON)."""
-    pytest.importorskip("xgboost")
-    pytest.importorskip("sklearn")
     import xgboost
     from sklearn.datasets import load_breast_cancer
 
@@ -61,7 +56,6 @@ def xgboost_model(model_dir: Path) -> np.ndarray:
 
 def torch_model(model_dir: Path) -> np.ndarray:
     """A small MLP trained briefly on iris, saved whole (``torch.save``) as ``model.pth``."""
-    pytest.importorskip("torch")
     import torch
 
     torch.manual_seed(0)

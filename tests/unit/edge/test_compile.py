@@ -22,9 +22,6 @@ from modelyard.edge.targets import get_target
 from modelyard.edge.verify import Tolerance
 from tests.unit.edge import models
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("skl2onnx")
-
 X86 = get_target("onnx-cpu-x86_64")
 
 
@@ -65,7 +62,6 @@ def test_sklearn_mlp_int8_has_quantized_nodes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("quantization", ["none", "int8-dynamic", "int8-static"])
 def test_xgboost_booster_compiles_and_matches(tmp_path: Path, quantization: str) -> None:
-    pytest.importorskip("xgboost")
     sample = models.xgboost_model(tmp_path / "model")
     report = _compile(tmp_path, "XGBOOST", sample, quantization)
     assert report["Verification"]["Passed"]
@@ -77,7 +73,6 @@ def test_xgboost_booster_compiles_and_matches(tmp_path: Path, quantization: str)
 
 @pytest.mark.parametrize("quantization", ["none", "int8-dynamic", "int8-static"])
 def test_torch_mlp_compiles_and_matches(tmp_path: Path, quantization: str) -> None:
-    pytest.importorskip("torch")
     sample = models.torch_model(tmp_path / "model")
     report = _compile(
         tmp_path,
@@ -97,7 +92,6 @@ def test_torch_mlp_compiles_and_matches(tmp_path: Path, quantization: str) -> No
 
 
 def test_past_the_tolerance_fails_saying_by_how_much(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     sample = models.torch_model(tmp_path / "model")
     with pytest.raises(VerificationError) as caught:
         _compile(
@@ -140,14 +134,12 @@ def test_missing_model_and_bad_sample_are_client_errors(tmp_path: Path) -> None:
 
 
 def test_torch_needs_its_input_shapes(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     sample = models.torch_model(tmp_path / "model")
     with pytest.raises(ArtifactError, match="DataInputConfig"):
         _compile(tmp_path, "PYTORCH", sample)
 
 
 def test_an_onnx_model_compiles_again_to_int8(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     sample = models.torch_model(tmp_path / "torch")
     first = CompileRequest(
         framework="PYTORCH",
