@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # What the tests need from Debian: PostgreSQL (catalog suite), bubblewrap (the /opt/ml
-# sandbox of processing jobs), Java (Spark in local mode).
-DEBIAN_PACKAGES := postgresql bubblewrap openjdk-17-jre-headless
+# sandbox of processing jobs), Java (Spark in local mode), wrk (the serving benchmarks' load).
+DEBIAN_PACKAGES := postgresql bubblewrap openjdk-17-jre-headless wrk
 
 .PHONY: setup demo test test-fast bench lint format clean
 
@@ -28,6 +28,7 @@ $(STAMPS)/debian: Makefile
 	{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || missing="$$missing postgresql"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		echo "installing Debian packages:$$missing"; \
