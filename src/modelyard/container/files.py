@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from modelyard.container.archive import ArchiveReadError, safe_extract
 from modelyard.container.errors import PlatformError, SourceDirError, UnsafeArchiveError
 
 logger = logging.getLogger(__name__)
@@ -158,18 +159,16 @@ def _inside_link(root: Path, directory: Path, entry: os.DirEntry[str], rel: str)
 
 
 def extract_tarball(tarball: StrPath, dst: StrPath) -> None:
-    """Extract a (possibly compressed) tarball with the standard library's ``data`` filter.
+    """Extract a (possibly compressed) tarball through :func:`archive.safe_extract`.
 
     Members that are absolute, climb out with ``..``, link outside ``dst`` or are device
-    files are refused (:class:`SourceDirError`) rather than silently rewritten.
+    files are refused (:class:`SourceDirError`) before anything is written.
     """
-    Path(dst).mkdir(parents=True, exist_ok=True)
     try:
-        with tarfile.open(tarball, mode="r:*") as archive:
-            archive.extractall(dst, filter="data")
-    except tarfile.FilterError as exc:
+        safe_extract(tarball, dst)
+    except UnsafeArchiveError as exc:
         raise SourceDirError(f"unsafe member in source bundle {tarball}: {exc}") from exc
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except ArchiveReadError as exc:
         raise SourceDirError(f"cannot extract source bundle {tarball}: {exc}") from exc
 
 

@@ -125,6 +125,13 @@ def test_extract_refuses_members_that_climb_out(tmp_path: Path) -> None:
     assert not (tmp_path / "escape.py").exists()
 
 
+def test_extract_refuses_absolute_members_instead_of_rewriting_them(tmp_path: Path) -> None:
+    bundle = make_tarball(tmp_path / "abs.tar.gz", {"/tmp/planted.py": b"x"})
+    with pytest.raises(SourceDirError, match="absolute"):
+        extract_tarball(bundle, tmp_path / "code")
+    assert not (tmp_path / "code" / "tmp").exists()
+
+
 def test_stage_a_tarball_by_path_and_by_file_url(tmp_path: Path) -> None:
     bundle = make_tarball(tmp_path / "sourcedir.tar.gz", {"train.py": b"print(1)"})
     stage_source_dir(str(bundle), tmp_path / "code1")
