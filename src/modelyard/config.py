@@ -92,6 +92,41 @@ class Settings(BaseSettings):
         default=120.0, ge=0, description="SIGTERM-to-SIGKILL grace period when stopping a job."
     )
 
+    # Hosting: real-time endpoints (see modelyard.hosting).
+    invocation_timeout_s: float = Field(
+        default=60.0, gt=0, description="How long the router waits for a replica's answer."
+    )
+    max_invocation_payload_mb: float = Field(
+        default=6.0, gt=0, le=100, description="Largest invocation body the router accepts."
+    )
+    endpoint_reconcile_interval_s: float = Field(
+        default=0.25, gt=0, description="How often the endpoint controller compares and acts."
+    )
+    endpoint_health_check_period_s: float = Field(
+        default=2.0, gt=0, description="How often a serving replica is pinged."
+    )
+    endpoint_health_check_timeout_s: float = Field(
+        default=2.0, gt=0, description="How long one ping may take (SageMaker: 2 s)."
+    )
+    endpoint_unhealthy_threshold: int = Field(
+        default=3, ge=1, description="Failed pings in a row after which a replica is replaced."
+    )
+    endpoint_startup_timeout_s: float = Field(
+        default=240.0,
+        gt=0,
+        description="How long a new replica may take to answer /ping (SageMaker: 4 minutes); "
+        "a variant's ContainerStartupHealthCheckTimeoutInSeconds overrides it.",
+    )
+    endpoint_stop_grace_s: float = Field(
+        default=30.0, ge=0, description="SIGTERM-to-SIGKILL grace when a replica is retired."
+    )
+    capture_flush_interval_s: float = Field(
+        default=5.0, gt=0, description="Data capture: longest time a captured line waits."
+    )
+    capture_flush_bytes: int = Field(
+        default=1_000_000, ge=1, description="Data capture: buffered bytes that force a flush."
+    )
+
     # Identity used in ARNs (SageMaker's shape: arn:aws:sagemaker:<region>:<account>:...).
     region: str = Field(default="local", description="Region written into ARNs.")
     account_id: str = Field(

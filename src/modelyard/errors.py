@@ -9,7 +9,10 @@ are translated at the boundary with ``raise ... from exc``.
     ModelyardError (500)
     ├── ValidationError (400)            bad input: the message says how to fix it
     │   ├── InvalidNameError             a resource name outside SageMaker's pattern
-    │   └── InvalidKeyError              an object key that would escape its bucket
+    │   ├── InvalidKeyError              an object key that would escape its bucket
+    │   ├── PayloadTooLargeError (413)   an invocation body over the endpoint's limit
+    │   ├── NotAcceptableError (406)     a model cannot write the Accept type asked for
+    │   └── UnsupportedMediaTypeError (415)  a model cannot read the body's Content-Type
     ├── AuthenticationError (401)        missing or wrong API token
     ├── NotFoundError (404)              ResourceNotFound
     │   ├── NoSuchBucketError
@@ -18,6 +21,7 @@ are translated at the boundary with ``raise ... from exc``.
     │   ├── AlreadyExistsError           ResourceAlreadyExists: the name is taken
     │   ├── IllegalTransitionError       a state change the state machine forbids
     │   └── ConcurrentUpdateError        somebody else changed it first: retry
+    ├── ModelError (424)                 the model (the user's code) failed an invocation
     ├── StoreError (502)                 the object store backend failed
     ├── CatalogError (500)               the catalog database failed
     ├── ImageBuildError (500)            an image environment could not be built
@@ -65,6 +69,21 @@ class InvalidKeyError(ValidationError):
     pass
 
 
+class PayloadTooLargeError(ValidationError):
+    code = "PayloadTooLarge"
+    http_status = 413
+
+
+class NotAcceptableError(ValidationError):
+    code = "UnsupportedAccept"
+    http_status = 406
+
+
+class UnsupportedMediaTypeError(ValidationError):
+    code = "UnsupportedContentType"
+    http_status = 415
+
+
 class AuthenticationError(ModelyardError):
     code = "UnauthorizedOperation"
     http_status = 401
@@ -98,6 +117,37 @@ class IllegalTransitionError(ConflictError):
 
 class ConcurrentUpdateError(ConflictError):
     code = "ConcurrentModification"
+
+
+class ModelError(ModelyardError):
+    """The model failed an invocation (SageMaker runtime's ``ModelError``, 424).
+
+    ``original_status_code`` and ``original_message`` are what the model's container
+    answered, as SageMaker's ``OriginalStatusCode`` / ``OriginalMessage``.
+    """
+
+    code = "ModelError"
+    http_status = 424
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        original_status_code: int | None = None,
+        original_message: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.original_status_code = original_status_code
+        self.original_message = original_message
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if self.original_status_code is not None:
+            body["error"]["OriginalStatusCode"] = self.original_status_code
+        if self.original_message is not None:
+            body["error"]["OriginalMessage"] = self.original_message
+        return body
 
 
 class StoreError(ModelyardError):
@@ -148,4 +198,13 @@ def error_from_body(status: int, body: Any) -> ModelyardError:
     else:
         if candidates:
             chosen = candidates[0]
-    return chosen(message or f"HTTP {status}: {body!r}", field=field)
+    text = message or f"HTTP {status}: {body!r}"
+    if chosen is ModelError and isinstance(error, dict):
+        original = error.get("OriginalStatusCode")
+        return ModelError(
+            text,
+            field=field,
+            original_status_code=original if isinstance(original, int) else None,
+            original_message=error.get("OriginalMessage"),
+        )
+    return chosen(text, field=field)

@@ -23,14 +23,18 @@ from modelyard.api.routes import (
     compilation_jobs,
     edge,
     edge_packaging_jobs,
+    endpoint_configs,
+    endpoints,
     frameworks,
     images,
+    models,
     objects,
     processing_jobs,
     training_jobs,
 )
 from modelyard.api.services import Services
 from modelyard.errors import AuthenticationError, ModelyardError
+from modelyard.hosting.router_asgi import InvocationsMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,10 @@ def create_app(services: Services) -> FastAPI:
         services.training.reconcile()
         services.processing.reconcile()
         services.edge.reconcile()
+        services.endpoints.start()
         yield
+        services.endpoints.shutdown()
+        services.endpoints.router.close()
         services.training.shutdown()
         services.processing.shutdown()
         services.edge.shutdown()
@@ -71,6 +78,16 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(compilation_jobs.router, tags=["edge"])
     app.include_router(edge_packaging_jobs.router, tags=["edge"])
     app.include_router(edge.router, tags=["edge"])
+    app.include_router(models.router, tags=["models"])
+    app.include_router(endpoint_configs.router, tags=["endpoint configs"])
+    app.include_router(endpoints.router, tags=["endpoints"])
+    # Outermost: invocations are answered before FastAPI's routing (see router_asgi).
+    token = services.settings.api_token
+    app.add_middleware(
+        InvocationsMiddleware,
+        router=lambda: services.endpoints.router,
+        token=token.get_secret_value() if token is not None else None,
+    )
     return app
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from modelyard.catalog import SqlCatalog, open_catalog
 from modelyard.config import Settings
 from modelyard.edge.services import EdgeServices
+from modelyard.hosting.endpoints import EndpointController
 from modelyard.images.builder import VenvBuilder
 from modelyard.images.registry import ImageRegistry
 from modelyard.jobs.processing import ProcessingController
@@ -29,8 +30,10 @@ class Services:
     training: TrainingController
     edge: EdgeServices
     processing: ProcessingController
+    endpoints: EndpointController
 
     def close(self) -> None:
+        self.endpoints.shutdown()
         self.training.shutdown()
         self.processing.shutdown()
         self.edge.shutdown()
@@ -56,4 +59,5 @@ def build_services(settings: Settings) -> Services:
         training=training,
         edge=EdgeServices.build(catalog, store, runtime, images, settings),
         processing=processing,
+        endpoints=EndpointController(catalog, store, runtime, images, settings),
     )

@@ -81,6 +81,11 @@ class Handle(abc.ABC):
     def ports(self) -> dict[str, int]:
         """Host ports by the names of ``ContainerSpec.ports``."""
 
+    def pid(self) -> int | None:
+        """The command's process id on this host while it runs (None: not known or not
+        local). Its process group holds every process of the container (metrics read it)."""
+        return None
+
 
 class Runtime(abc.ABC):
     """Launches containers and finds them again after a restart."""

@@ -231,6 +231,10 @@ class LocalHandle(Handle):
             time.sleep(delay_s)
             delay_s = min(delay_s * 2, 0.1)
 
+    def pid(self) -> int | None:
+        child = self._child()
+        return child.pid if child is not None else None
+
     def _signal_group(self, signum: int) -> None:
         child = self._child()
         if child is None:

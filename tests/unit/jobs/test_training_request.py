@@ -80,7 +80,12 @@ def test_checkpoint_paths_land_in_the_job_directory() -> None:
 
 
 def test_every_ml_instance_type_is_one_sagemaker_knows() -> None:
-    known = set(sagemaker_shapes()["TrainingInstanceType"]["enum"]) | {"local"}
+    shapes = sagemaker_shapes()
+    known = (
+        set(shapes["TrainingInstanceType"]["enum"])
+        | set(shapes["ProductionVariantInstanceType"]["enum"])  # endpoints use the table too
+        | {"local"}
+    )
     unknown = {name for name in instance_profiles() if name not in known}
     assert not unknown
     assert instance_profile("ml.m5.large").resources.cpus == 2

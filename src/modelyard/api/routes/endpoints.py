@@ -1,0 +1,123 @@
+"""``/endpoints``: SageMaker's endpoint operations over HTTP.
+
+``POST /endpoints/{name}/invocations`` (InvokeEndpoint) is not here: the router's raw
+ASGI front door answers it before FastAPI (:mod:`modelyard.hosting.router_asgi`).
+Every rule lives in :class:`modelyard.hosting.EndpointController`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Query
+
+from modelyard.api.deps import ServicesDep
+
+router = APIRouter()
+
+
+@router.post("/endpoints", status_code=201)
+def create_endpoint(
+    services: ServicesDep,
+    body: dict[str, Any] = Body(
+        ..., examples=[{"EndpointName": "my-endpoint", "EndpointConfigName": "my-config"}]
+    ),
+) -> dict[str, Any]:
+    """CreateEndpoint: ``Creating`` at once, ``InService`` once every replica answers /ping."""
+    record = services.endpoints.create(body)
+    return {"EndpointArn": record.arn}
+
+
+@router.get("/endpoints")
+def list_endpoints(
+    services: ServicesDep,
+    name_contains: str | None = Query(None, alias="NameContains"),
+    status_equals: str | None = Query(None, alias="StatusEquals"),
+    sort_by: Literal["Name", "CreationTime", "Status"] = Query("CreationTime", alias="SortBy"),
+    sort_order: Literal["Ascending", "Descending"] = Query("Descending", alias="SortOrder"),
+    max_results: int = Query(100, ge=1, le=100, alias="MaxResults"),
+    next_token: str | None = Query(None, alias="NextToken"),
+    creation_time_after: datetime | None = Query(None, alias="CreationTimeAfter"),
+    creation_time_before: datetime | None = Query(None, alias="CreationTimeBefore"),
+) -> dict[str, Any]:
+    """ListEndpoints: ``Endpoints`` (and ``NextToken``)."""
+    return services.endpoints.list_summaries(
+        status=status_equals,
+        name_contains=name_contains,
+        creation_time_after=creation_time_after,
+        creation_time_before=creation_time_before,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        max_results=max_results,
+        next_token=next_token,
+    )
+
+
+@router.get("/endpoints/{name}")
+def describe_endpoint(name: str, services: ServicesDep) -> dict[str, Any]:
+    """DescribeEndpoint: each variant's weights, replica counts and status."""
+    return services.endpoints.describe(name)
+
+
+@router.post("/endpoints/{name}/update")
+def update_endpoint(
+    name: str,
+    services: ServicesDep,
+    body: dict[str, Any] = Body(..., examples=[{"EndpointConfigName": "my-new-config"}]),
+) -> dict[str, Any]:
+    """UpdateEndpoint: deploy another endpoint config (``Updating`` until it serves)."""
+    record = services.endpoints.update(name, body)
+    return {"EndpointArn": record.arn}
+
+
+@router.post("/endpoints/{name}/weights-and-capacities")
+def update_weights_and_capacities(
+    name: str,
+    services: ServicesDep,
+    body: dict[str, Any] = Body(
+        ...,
+        examples=[
+            {
+                "DesiredWeightsAndCapacities": [
+                    {"VariantName": "AllTraffic", "DesiredWeight": 1.0, "DesiredInstanceCount": 2}
+                ]
+            }
+        ],
+    ),
+) -> dict[str, Any]:
+    """UpdateEndpointWeightsAndCapacities: weights at once, replica counts by the controller."""
+    record = services.endpoints.update_weights_and_capacities(name, body)
+    return {"EndpointArn": record.arn}
+
+
+@router.delete("/endpoints/{name}")
+def delete_endpoint(name: str, services: ServicesDep) -> dict[str, Any]:
+    """DeleteEndpoint: traffic stops at once, replicas are stopped, then it is gone."""
+    services.endpoints.delete(name)
+    return {}
+
+
+@router.get("/endpoints/{name}/replicas")
+def endpoint_replicas(name: str, services: ServicesDep) -> dict[str, Any]:
+    """The endpoint's replicas: id, variant, status, port, process id."""
+    return {"Replicas": services.endpoints.replicas(name)}
+
+
+@router.get("/endpoints/{name}/metrics")
+def endpoint_metrics(
+    name: str,
+    services: ServicesDep,
+    metric_name: str | None = Query(None, alias="MetricName"),
+    variant_name: str | None = Query(None, alias="VariantName"),
+) -> dict[str, Any]:
+    """Per-minute datapoints of SageMaker's endpoint metrics, the current minute included."""
+    return {
+        "Metrics": services.endpoints.metric_points(name, metric=metric_name, variant=variant_name)
+    }
+
+
+@router.get("/endpoints/{name}/shadow-report")
+def shadow_report(name: str, services: ServicesDep) -> dict[str, Any]:
+    """Production vs shadow: agreement rate, latency p50/p99 side by side, error counts."""
+    return services.endpoints.shadow_report(name)

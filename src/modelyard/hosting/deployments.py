@@ -1,0 +1,221 @@
+"""What one endpoint runs: deployments of endpoint configs, and their replicas.
+
+A :class:`Deployment` is one endpoint config as deployed: a snapshot of the config
+and of its models (so deleting them later does not break the endpoint, as in
+SageMaker), a :class:`~.replica_set.ReplicaSet` per variant (production and shadow),
+each variant's desired count and current weight. An :class:`EndpointState` holds the
+``active`` deployment (serving), a ``pending`` one (CreateEndpoint / UpdateEndpoint in
+progress), ``retiring`` ones (replaced, their replicas stopping) and the live replica
+processes.
+
+The catalog keeps, in the endpoint's ``state``:
+
+    {"Active": <deployment>, "Pending": <deployment> | null,
+     "Replicas": {<replica id>: {"DeploymentId", "VariantName", "HandleId", "LaunchedAt"}}}
+
+with ``<deployment>`` = ``{"DeploymentId", "EndpointConfigName", "Config", "Models":
+{<name>: {"Spec", "Version"}}, "Variants": {<variant>: {"DesiredInstanceCount",
+"DesiredWeight"}}, "StartTime"}``. A replica's entry is written before its launch
+(``HandleId`` null) and completed after, so a restart finds every process
+(:meth:`modelyard.hosting.endpoints.EndpointController.reconcile`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelyard.hosting.endpoint_configs import (
+    capture_settings,
+    shadow_fraction,
+    shadow_variants_of,
+    variants_of,
+)
+from modelyard.hosting.replica_set import HealthPolicy, ReplicaSet
+from modelyard.hosting.replicas import ReplicaProcess
+from modelyard.hosting.routing import EndpointRoute, ReplicaTarget, ShadowRoute, VariantRoute
+from modelyard.jobs.instance_types import InstanceProfile
+
+
+@dataclass(frozen=True)
+class VariantLaunch:
+    """What a variant's replicas are launched with (prepared once per deployment)."""
+
+    image_root: Path
+    base_dir: Path
+    environment: dict[str, str]
+    profile: InstanceProfile
+    image: str
+
+
+@dataclass
+class Deployment:
+    """One endpoint config as deployed (see the module doc)."""
+
+    deployment_id: str
+    config_name: str
+    config: dict[str, Any]
+    models: dict[str, dict[str, Any]]
+    desired: dict[str, int]
+    weights: dict[str, float]
+    start_time: str
+    sets: dict[str, ReplicaSet] = field(default_factory=dict)
+    launches: dict[str, VariantLaunch] | None = None
+    preparing: Future[dict[str, VariantLaunch]] | None = None
+    failure: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        config_name: str,
+        config: dict[str, Any],
+        models: dict[str, dict[str, Any]],
+        start_time: str,
+    ) -> Deployment:
+        desired = {
+            v["VariantName"]: int(v.get("InitialInstanceCount", 1))
+            for v in variants_of(config) + shadow_variants_of(config)
+        }
+        weights = {
+            v["VariantName"]: float(v.get("InitialVariantWeight", 1.0))
+            for v in variants_of(config) + shadow_variants_of(config)
+        }
+        return cls(uuid.uuid4().hex[:12], config_name, config, models, desired, weights, start_time)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Deployment:
+        variants = data.get("Variants") or {}
+        return cls(
+            deployment_id=data["DeploymentId"],
+            config_name=data["EndpointConfigName"],
+            config=data["Config"],
+            models=data["Models"],
+            desired={k: int(v["DesiredInstanceCount"]) for k, v in variants.items()},
+            weights={k: float(v["DesiredWeight"]) for k, v in variants.items()},
+            start_time=data.get("StartTime", ""),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "DeploymentId": self.deployment_id,
+            "EndpointConfigName": self.config_name,
+            "Config": self.config,
+            "Models": self.models,
+            "Variants": {
+                name: {"DesiredInstanceCount": count, "DesiredWeight": self.weights[name]}
+                for name, count in self.desired.items()
+            },
+            "StartTime": self.start_time,
+        }
+
+    def build_sets(self, policy: HealthPolicy) -> None:
+        for variant in self.variant_specs():
+            name = variant["VariantName"]
+            timeout = variant.get("ContainerStartupHealthCheckTimeoutInSeconds")
+            variant_policy = (
+                HealthPolicy(
+                    period_s=policy.period_s,
+                    unhealthy_threshold=policy.unhealthy_threshold,
+                    startup_timeout_s=float(timeout),
+                    startup_probe_interval_s=policy.startup_probe_interval_s,
+                    max_startup_failures=policy.max_startup_failures,
+                )
+                if timeout
+                else policy
+            )
+            self.sets[name] = ReplicaSet(name, self.desired[name], variant_policy)
+
+    def variant_specs(self) -> list[dict[str, Any]]:
+        return variants_of(self.config) + shadow_variants_of(self.config)
+
+    def production_names(self) -> list[str]:
+        return [v["VariantName"] for v in variants_of(self.config)]
+
+    def shadow_name(self) -> str | None:
+        shadows = shadow_variants_of(self.config)
+        return str(shadows[0]["VariantName"]) if shadows else None
+
+    @property
+    def failure_reason(self) -> str | None:
+        if self.failure:
+            return self.failure
+        for replica_set in self.sets.values():
+            if replica_set.failure_reason:
+                return replica_set.failure_reason
+        return None
+
+    @property
+    def is_up(self) -> bool:
+        return bool(self.sets) and all(s.is_up for s in self.sets.values())
+
+
+@dataclass
+class EndpointState:
+    """An endpoint as the controller runs it."""
+
+    name: str
+    active: Deployment | None = None
+    pending: Deployment | None = None
+    retiring: list[Deployment] = field(default_factory=list)
+    processes: dict[str, ReplicaProcess] = field(default_factory=dict)
+    #: replica id -> (deployment id, variant): every replica of every deployment.
+    owners: dict[str, tuple[str, str]] = field(default_factory=dict)
+    launched_at: dict[str, str] = field(default_factory=dict)
+    deleting: bool = False
+    published: EndpointRoute | None = None
+
+    def deployments(self) -> list[Deployment]:
+        found = [d for d in (self.active, self.pending) if d is not None]
+        return found + self.retiring
+
+    def deployment(self, deployment_id: str) -> Deployment | None:
+        for deployment in self.deployments():
+            if deployment.deployment_id == deployment_id:
+                return deployment
+        return None
+
+    def replicas_state(self) -> dict[str, dict[str, Any]]:
+        """The catalog's ``Replicas`` entry."""
+        return {
+            replica_id: {
+                "DeploymentId": deployment_id,
+                "VariantName": variant,
+                "HandleId": self.processes[replica_id].handle_id
+                if replica_id in self.processes
+                else None,
+                "LaunchedAt": self.launched_at.get(replica_id),
+            }
+            for replica_id, (deployment_id, variant) in self.owners.items()
+        }
+
+    def route(self) -> EndpointRoute | None:
+        """The router's view of the active deployment (None before it exists)."""
+        active = self.active
+        if active is None or self.deleting:
+            return None
+
+        def variant_route(name: str) -> VariantRoute:
+            replica_set = active.sets.get(name)
+            targets: list[ReplicaTarget] = []
+            if replica_set is not None:
+                for replica_id in replica_set.routable():
+                    process = self.processes.get(replica_id)
+                    if process is not None:
+                        targets.append(process.target)
+            return VariantRoute(name, active.weights.get(name, 1.0), tuple(targets))
+
+        shadow_name = active.shadow_name()
+        shadow = (
+            ShadowRoute(variant_route(shadow_name), shadow_fraction(active.config))
+            if shadow_name
+            else None
+        )
+        return EndpointRoute(
+            name=self.name,
+            variants=tuple(variant_route(n) for n in active.production_names()),
+            shadow=shadow,
+            capture=capture_settings(active.config),
+        )

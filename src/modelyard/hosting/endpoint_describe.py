@@ -1,0 +1,154 @@
+"""DescribeEndpoint and EndpointSummary shapes, from the record and what runs.
+
+Each variant's summary has SageMaker's fields: ``DeployedImages``, ``CurrentWeight`` /
+``DesiredWeight``, ``CurrentInstanceCount`` (replicas in service) /
+``DesiredInstanceCount`` and, while it is not settled, ``VariantStatus``
+(``Creating``, ``Updating``, ``Deleting``) with a message; a variant whose model failed
+to load says so in its ``VariantStatus`` message. ``PendingDeploymentSummary`` shows an
+update in progress.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from modelyard.catalog.base import ResourceRecord
+from modelyard.hosting.deployments import Deployment, EndpointState
+from modelyard.hosting.endpoint_configs import shadow_variants_of, variants_of
+from modelyard.hosting.models import containers_of
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _images(deployment: Deployment, variant: dict[str, Any]) -> list[dict[str, Any]]:
+    model = deployment.models.get(variant["ModelName"], {})
+    resolved = deployment.launches or {}
+    launch = resolved.get(variant["VariantName"])
+    images = []
+    for container in containers_of(model.get("Spec") or {}):
+        entry: dict[str, Any] = {"SpecifiedImage": container.get("Image")}
+        if launch is not None:
+            entry["ResolvedImage"] = f"{container.get('Image')}@{launch.image_root.name}"
+            entry["ResolutionTime"] = _time(deployment.start_time)
+        images.append(entry)
+    return images
+
+
+def variant_summary(
+    deployment: Deployment, variant: dict[str, Any], status: str | None
+) -> dict[str, Any]:
+    name = variant["VariantName"]
+    replica_set = deployment.sets.get(name)
+    running = replica_set.running_count if replica_set is not None else 0
+    summary: dict[str, Any] = {
+        "VariantName": name,
+        "DeployedImages": _images(deployment, variant),
+        "CurrentWeight": deployment.weights.get(name, 1.0) if status is None else 0.0,
+        "DesiredWeight": deployment.weights.get(name, 1.0),
+        "CurrentInstanceCount": running,
+        "DesiredInstanceCount": deployment.desired.get(name, 0),
+    }
+    statuses: list[dict[str, Any]] = []
+    if status is not None:
+        statuses.append(
+            {
+                "Status": status,
+                "StatusMessage": f"{running} of {deployment.desired.get(name, 0)} replicas in "
+                "service",
+                "StartTime": _time(deployment.start_time),
+            }
+        )
+    elif replica_set is not None and running < deployment.desired.get(name, 0):
+        statuses.append(
+            {
+                "Status": "Updating",
+                "StatusMessage": f"replacing replicas: {running} of "
+                f"{deployment.desired.get(name, 0)} in service"
+                + (f" ({replica_set.last_failure})" if replica_set.last_failure else ""),
+            }
+        )
+    model_error = replica_set.model_error if replica_set is not None else None
+    if model_error:
+        statuses.append(
+            {
+                "Status": "Creating" if status == "Creating" else "Updating",
+                "StatusMessage": f"the model failed to load; every invocation answers 424 "
+                f"ModelError: {model_error}"[:1024],
+            }
+        )
+    if statuses:
+        summary["VariantStatus"] = statuses
+    return summary
+
+
+def _capture_summary(config: dict[str, Any]) -> dict[str, Any] | None:
+    capture = config.get("DataCaptureConfig")
+    if not capture:
+        return None
+    enabled = bool(capture.get("EnableCapture", True))
+    return {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+        "DestinationS3Uri": capture["DestinationS3Uri"],
+    }
+
+
+def describe(record: ResourceRecord, runtime: EndpointState | None) -> dict[str, Any]:
+    """DescribeEndpoint's response."""
+    status = record.status
+    body: dict[str, Any] = {
+        "EndpointName": record.name,
+        "EndpointArn": record.arn,
+    }
+    active = runtime.active if runtime is not None else None
+    pending = runtime.pending if runtime is not None else None
+    if active is None and record.state.get("Active"):
+        active = Deployment.from_state(record.state["Active"])
+    shown = active or pending
+    if shown is None and record.state.get("Pending"):
+        shown = Deployment.from_state(record.state["Pending"])
+    if shown is not None:
+        variant_status = (
+            "Creating" if status == "Creating" else ("Deleting" if status == "Deleting" else None)
+        )
+        body["EndpointConfigName"] = shown.config_name
+        body["ProductionVariants"] = [
+            variant_summary(shown, v, variant_status) for v in variants_of(shown.config)
+        ]
+        shadows = shadow_variants_of(shown.config)
+        if shadows:
+            body["ShadowProductionVariants"] = [
+                variant_summary(shown, v, variant_status) for v in shadows
+            ]
+        capture = _capture_summary(shown.config)
+        if capture is not None:
+            body["DataCaptureConfig"] = capture
+    body["EndpointStatus"] = status
+    if record.failure_reason:
+        body["FailureReason"] = record.failure_reason
+    body["CreationTime"] = record.created_at
+    body["LastModifiedTime"] = record.updated_at
+    if pending is not None and active is not None:
+        body["PendingDeploymentSummary"] = {
+            "EndpointConfigName": pending.config_name,
+            "ProductionVariants": [
+                variant_summary(pending, v, "Creating") for v in variants_of(pending.config)
+            ],
+            "StartTime": _time(pending.start_time),
+        }
+    return body
+
+
+def summary(record: ResourceRecord) -> dict[str, Any]:
+    """One ``EndpointSummary`` of ListEndpoints."""
+    return {
+        "EndpointName": record.name,
+        "EndpointArn": record.arn,
+        "CreationTime": record.created_at,
+        "LastModifiedTime": record.updated_at,
+        "EndpointStatus": record.status,
+    }
