@@ -252,6 +252,66 @@ class EstimatorBase(CompileMixin):
         output = (self.output_path or "").rstrip("/")
         return f"{output}/{self._current_job_name}/output/model.tar.gz"
 
+    # -- deploying -------------------------------------------------------------
+
+    def create_model(self, **kwargs: Any) -> Any:
+        """A :class:`~modelyard.sdk.model.Model` of the latest job (subclasses decide which)."""
+        raise NotImplementedError
+
+    def deploy(
+        self,
+        initial_instance_count: int | None = None,
+        instance_type: str | None = None,
+        serializer: Any = None,
+        deserializer: Any = None,
+        accelerator_type: str | None = None,
+        endpoint_name: str | None = None,
+        use_compiled_model: bool = False,
+        wait: bool = True,
+        model_name: str | None = None,
+        kms_key: str | None = None,
+        data_capture_config: Any = None,
+        tags: list[dict[str, str]] | None = None,
+        serverless_inference_config: Any = None,
+        async_inference_config: Any = None,
+        volume_size: int | None = None,
+        model_data_download_timeout: int | None = None,
+        container_startup_health_check_timeout: int | None = None,
+        inference_recommendation_id: str | None = None,
+        explainer_config: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Deploy the latest job's model to an endpoint; the predictor of it (sagemaker's
+        ``EstimatorBase.deploy``: model and endpoint are named after the job's base name)."""
+        job = self._latest()
+        described = job.describe()
+        if described.get("TrainingJobStatus") != "Completed":
+            raise ValueError(
+                f"training job {job.job_name} is {described.get('TrainingJobStatus')}: "
+                "only a Completed job's model can be deployed"
+            )
+        base = self.base_job_name or base_name_from_image(self.training_image_uri())
+        default_name = unique_name_from_base(base)
+        model = self.create_model(**kwargs)
+        model.name = model_name or default_name
+        return model.deploy(
+            initial_instance_count=initial_instance_count,
+            instance_type=instance_type,
+            serializer=serializer,
+            deserializer=deserializer,
+            accelerator_type=accelerator_type,
+            endpoint_name=endpoint_name or default_name,
+            tags=tags or self.tags,
+            wait=wait,
+            kms_key=kms_key,
+            data_capture_config=data_capture_config,
+            serverless_inference_config=serverless_inference_config,
+            async_inference_config=async_inference_config,
+            volume_size=volume_size,
+            model_data_download_timeout=model_data_download_timeout,
+            container_startup_health_check_timeout=container_startup_health_check_timeout,
+        )
+
     @classmethod
     def attach(
         cls: type[E],
@@ -316,6 +376,27 @@ class Estimator(EstimatorBase):
     def training_image_uri(self) -> str:
         return self.image_uri
 
+    def create_model(
+        self,
+        role: str | None = None,
+        image_uri: str | None = None,
+        predictor_cls: Any = None,
+        vpc_config_override: Any = "VPC_CONFIG_DEFAULT",
+        **kwargs: Any,
+    ) -> Any:
+        """A ``Model`` of the latest job's artifacts in the training image (or ``image_uri``)."""
+        from modelyard.sdk.model import Model
+        from modelyard.sdk.predictor import Predictor
+
+        return Model(
+            image_uri or self.training_image_uri(),
+            self.model_data,
+            role or self.role,
+            predictor_cls=predictor_cls or Predictor,
+            sagemaker_session=self.sagemaker_session,
+            **kwargs,
+        )
+
 
 class Framework(EstimatorBase):
     """Script mode for a framework image; subclasses name the framework and its version."""
@@ -345,6 +426,15 @@ class Framework(EstimatorBase):
         """Every value JSON-encoded (``"0.1"``, ``"\\"adam\\""``), as sagemaker's frameworks do."""
         user = {str(k): json.dumps(v) for k, v in self._hyperparameters.items()}
         return {**user, **self._script_hyperparameters}
+
+    def _model_source_dir(self) -> str | None:
+        """Where the trained code went (``sagemaker_submit_directory``), else ``source_dir``."""
+        uploaded = self._script_hyperparameters.get(SUBMIT_DIR_HP)
+        return str(_json_or_raw(uploaded)) if uploaded else self.source_dir
+
+    def _model_entry_point(self) -> str | None:
+        program = self._script_hyperparameters.get(PROGRAM_HP)
+        return str(_json_or_raw(program)) if program else self.entry_point
 
     def training_image_uri(self) -> str:
         """``image_uri``, else the server's framework image for ``framework_version``."""

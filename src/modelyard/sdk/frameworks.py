@@ -11,6 +11,8 @@ import json
 from typing import Any, ClassVar
 
 from modelyard.sdk.estimator import Framework
+from modelyard.sdk.framework_models import PyTorchModel, SKLearnModel, XGBoostModel
+from modelyard.sdk.model import FrameworkModel
 
 
 class _VersionedFramework(Framework):
@@ -43,6 +45,37 @@ class _VersionedFramework(Framework):
         self.framework_version = framework_version
         self.py_version = py_version
 
+    _model_class: ClassVar[type[FrameworkModel] | None] = None
+
+    def create_model(
+        self,
+        model_server_workers: int | None = None,
+        role: str | None = None,
+        vpc_config_override: Any = "VPC_CONFIG_DEFAULT",
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        dependencies: list[str] | None = None,
+        **kwargs: Any,
+    ) -> FrameworkModel:
+        """The framework's model of the latest job, served with the training code (its
+        ``model_fn`` and friends) unless ``entry_point`` names other code."""
+        assert self._model_class is not None
+        kwargs.setdefault("image_uri", self.training_image_uri())
+        kwargs.setdefault("env", dict(self.environment or {}))
+        return self._model_class(
+            self.model_data,
+            role or self.role,
+            entry_point=entry_point or self._model_entry_point(),
+            source_dir=source_dir or self._model_source_dir(),
+            framework_version=self.framework_version,
+            model_server_workers=model_server_workers,
+            container_log_level=self.container_log_level,
+            code_location=self.code_location,
+            sagemaker_session=self.sagemaker_session,
+            dependencies=dependencies or self.dependencies,
+            **kwargs,
+        )
+
     @classmethod
     def _prepare_init_params_from_job_description(
         cls, described: dict[str, Any], model_channel_name: str = "model"
@@ -58,12 +91,14 @@ class SKLearn(_VersionedFramework):
     """scikit-learn script mode (``sagemaker.sklearn.SKLearn``)."""
 
     _framework_name = "sklearn"
+    _model_class = SKLearnModel
 
 
 class XGBoost(_VersionedFramework):
     """XGBoost script mode (``sagemaker.xgboost.XGBoost``)."""
 
     _framework_name = "xgboost"
+    _model_class = XGBoostModel
 
 
 class PyTorch(_VersionedFramework):
@@ -75,6 +110,7 @@ class PyTorch(_VersionedFramework):
     """
 
     _framework_name = "pytorch"
+    _model_class = PyTorchModel
 
     def __init__(
         self,

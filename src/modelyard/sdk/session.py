@@ -16,10 +16,11 @@ from modelyard.config import Settings, get_settings
 from modelyard.errors import ServerUnavailableError
 from modelyard.sdk import objects
 from modelyard.sdk.client import ApiClient
+from modelyard.sdk.hosting import HostingSessionMixin
 
 
-class Session:
-    """A connection to the control plane, with sagemaker.Session's data helpers."""
+class Session(HostingSessionMixin):
+    """A connection to the control plane, with sagemaker.Session's data and hosting helpers."""
 
     def __init__(
         self,

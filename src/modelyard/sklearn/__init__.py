@@ -1,6 +1,7 @@
-"""``modelyard.sklearn``: the scikit-learn estimator (``sagemaker.sklearn``)."""
+"""``modelyard.sklearn``: estimator, model and predictor of scikit-learn (``sagemaker.sklearn``)."""
 
+from modelyard.sdk.framework_models import SKLearnModel, SKLearnPredictor
 from modelyard.sdk.frameworks import SKLearn
 from modelyard.sdk.sklearn_processing import SKLearnProcessor
 
-__all__ = ["SKLearn", "SKLearnProcessor"]
+__all__ = ["SKLearn", "SKLearnModel", "SKLearnPredictor", "SKLearnProcessor"]

@@ -1,5 +1,6 @@
-"""``modelyard.xgboost``: the XGBoost estimator (``sagemaker.xgboost``)."""
+"""``modelyard.xgboost``: the XGBoost estimator, model and predictor (``sagemaker.xgboost``)."""
 
+from modelyard.sdk.framework_models import XGBoostModel, XGBoostPredictor
 from modelyard.sdk.frameworks import XGBoost
 
-__all__ = ["XGBoost"]
+__all__ = ["XGBoost", "XGBoostModel", "XGBoostPredictor"]

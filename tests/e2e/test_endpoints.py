@@ -1,0 +1,210 @@
+"""Real-time endpoints as a notebook uses them: train the examples, deploy, predict, update, delete.
+
+One control plane (a home of the module) serves every test; each framework's example is
+trained once through the SDK, then deployed with ``estimator.deploy`` / ``Model.deploy``
+and invoked with sagemaker's serializers and deserializers in every content type.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modelyard.config import Settings
+from modelyard.deserializers import (
+    CSVDeserializer,
+    JSONDeserializer,
+    JSONLinesDeserializer,
+    NumpyDeserializer,
+    RecordDeserializer,
+)
+from modelyard.errors import ModelError, NotFoundError, UnsupportedMediaTypeError
+from modelyard.inputs import TrainingInput
+from modelyard.model import Model
+from modelyard.predictor import Predictor
+from modelyard.runtime import get_runtime
+from modelyard.serializers import (
+    CSVSerializer,
+    JSONLinesSerializer,
+    JSONSerializer,
+    NumpySerializer,
+    RecordSerializer,
+)
+from modelyard.session import Session
+from modelyard.sklearn import SKLearn, SKLearnPredictor
+from tests.fixtures.asgi_server import serve_modelyard
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+IRIS_ROWS = np.array([[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3], [5.9, 3.0, 4.2, 1.5]])
+IRIS_LABELS = [0, 2, 1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+    home = tmp_path_factory.mktemp("endpoints-home")
+    settings = Settings(
+        home=home,
+        endpoint_health_check_period_s=0.5,
+        endpoint_reconcile_interval_s=0.1,
+    )
+    try:
+        with serve_modelyard(settings) as url:
+            yield url, settings
+    finally:
+        for handle in get_runtime(settings).list():
+            if handle.is_running():
+                handle.stop(2.0)
+
+
+@pytest.fixture
+def session(server: tuple[str, Settings]) -> Iterator[Session]:
+    url, settings = server
+    with Session(server_url=url, settings=settings) as found:
+        yield found
+
+
+def _iris_channels(session: Session, prefix: str) -> dict[str, TrainingInput]:
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    frame = load_iris(as_frame=True).frame
+    train, test = train_test_split(frame, test_size=0.3, random_state=3, stratify=frame["target"])
+    channels = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, part in (("train", train), ("test", test)):
+            directory = Path(scratch) / name
+            directory.mkdir()
+            part.to_csv(directory / f"{name}.csv", index=False)
+            uri = session.upload_data(str(directory), key_prefix=f"{prefix}/{name}")
+            channels[name] = TrainingInput(uri, content_type="text/csv")
+    return channels
+
+
+@pytest.fixture(scope="module")
+def module_session(server: tuple[str, Settings]) -> Iterator[Session]:
+    url, settings = server
+    with Session(server_url=url, settings=settings) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def sklearn_estimator(module_session: Session) -> SKLearn:
+    session = module_session
+    estimator = SKLearn(
+        entry_point="train.py",
+        source_dir=str(EXAMPLES / "sklearn"),
+        framework_version="1.5",
+        instance_type="ml.m5.large",
+        sagemaker_session=session,
+        hyperparameters={"n_estimators": 20, "max_depth": 4},
+    )
+    estimator.fit(_iris_channels(session, "e2e/iris"), logs="None")
+    return estimator
+
+
+CONTENT_TYPES = [
+    (NumpySerializer(), NumpyDeserializer(), lambda answer: answer.astype(int).tolist()),
+    (CSVSerializer(), CSVDeserializer(), lambda answer: [int(float(r[0])) for r in answer]),
+    (JSONSerializer(), JSONDeserializer(), lambda answer: answer),
+    (JSONLinesSerializer(), JSONLinesDeserializer(), lambda answer: answer),
+    (
+        RecordSerializer(),
+        RecordDeserializer(),
+        lambda answer: [int(record.features["values"].content.values[0]) for record in answer],
+    ),
+]
+
+
+def test_the_sklearn_example_deploys_and_predicts_in_every_content_type(
+    sklearn_estimator: SKLearn, session: Session
+) -> None:
+    predictor = sklearn_estimator.deploy(
+        initial_instance_count=1, instance_type="ml.t2.medium", model_server_workers=1
+    )
+    try:
+        assert isinstance(predictor, SKLearnPredictor)
+        assert predictor.predict(IRIS_ROWS).astype(int).tolist() == IRIS_LABELS
+        assert predictor.last_invoked_variant == "AllTraffic"
+        for serializer, deserializer, labels in CONTENT_TYPES:
+            predictor.serializer = serializer
+            predictor.deserializer = deserializer
+            data = IRIS_ROWS.tolist() if isinstance(serializer, JSONLinesSerializer) else IRIS_ROWS
+            answer = predictor.predict(data)
+            assert labels(answer) == IRIS_LABELS, (serializer.CONTENT_TYPE, answer)
+
+        described = session.describe_endpoint(predictor.endpoint_name)
+        assert described["EndpointStatus"] == "InService"
+        (variant,) = described["ProductionVariants"]
+        assert variant["CurrentInstanceCount"] == 1
+
+        predictor.update_endpoint(initial_instance_count=2, instance_type="ml.t2.medium")
+        described = session.describe_endpoint(predictor.endpoint_name)
+        assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+        predictor.serializer, predictor.deserializer = CSVSerializer(), JSONDeserializer()
+        assert predictor.predict(IRIS_ROWS) == IRIS_LABELS
+
+        predictor.serializer = JSONSerializer(content_type="image/png")
+        with pytest.raises(UnsupportedMediaTypeError, match="image/png"):
+            predictor.predict(IRIS_ROWS)
+        predictor.serializer = CSVSerializer()
+        with pytest.raises(ModelError) as failed:
+            predictor.predict(np.array([[1.0, 2.0]]))
+        assert failed.value.original_status_code == 500
+        assert "features" in (failed.value.original_message or "")
+    finally:
+        predictor.delete_endpoint()
+        predictor.delete_model()
+    wait_gone(session, predictor.endpoint_name)
+
+
+def wait_gone(session: Session, endpoint: str, timeout_s: float = 60.0) -> None:
+    """DeleteEndpoint returns at once (Deleting); the endpoint goes once its replicas stop."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            assert session.describe_endpoint(endpoint)["EndpointStatus"] == "Deleting"
+        except NotFoundError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"endpoint {endpoint} is still there after {timeout_s} s")
+
+
+def test_a_model_from_local_code_deploys_through_model_deploy(
+    sklearn_estimator: SKLearn, session: Session
+) -> None:
+    model = Model(
+        image_uri="sklearn:1.5",
+        model_data=sklearn_estimator.model_data,
+        entry_point="train.py",
+        source_dir=str(EXAMPLES / "sklearn"),
+        env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
+        sagemaker_session=session,
+    )
+    predictor = model.deploy(
+        initial_instance_count=1,
+        instance_type="ml.t2.medium",
+        serializer=JSONSerializer(),
+        deserializer=JSONDeserializer(),
+        endpoint_name="iris-from-model",
+    )
+    try:
+        assert isinstance(predictor, Predictor)
+        assert predictor.predict(IRIS_ROWS.tolist()) == IRIS_LABELS
+        container = session.describe_model(str(model.name))["PrimaryContainer"]
+        assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"].endswith(
+            "/source/sourcedir.tar.gz"
+        )
+        again = Predictor("iris-from-model", session, CSVSerializer(), JSONDeserializer())
+        assert json.loads(json.dumps(again.predict(IRIS_ROWS))) == IRIS_LABELS
+    finally:
+        predictor.delete_endpoint()
+        model.delete_model()
+    wait_gone(session, "iris-from-model")
