@@ -57,6 +57,7 @@ from modelyard.runtime.local_handle import (
     LocalHandle,
     create_time_of,
     spec_to_json,
+    start_ticks_of,
 )
 from modelyard.runtime.sandbox import needs_sandbox, sandbox_argv
 from modelyard.runtime.supervisor import PLAN_FILE, SUPERVISOR_LOG, write_atomic
@@ -200,10 +201,15 @@ class LocalProcessRuntime(Runtime):
         identity["supervisor"] = {
             "pid": supervisor_pid,
             "create_time": create_time_of(supervisor_pid),
+            "start_ticks": start_ticks_of(supervisor_pid),
         }
         if words[0] == "started":
             child_pid = int(words[2])
-            identity["child"] = {"pid": child_pid, "create_time": create_time_of(child_pid)}
+            identity["child"] = {
+                "pid": child_pid,
+                "create_time": create_time_of(child_pid),
+                "start_ticks": start_ticks_of(child_pid),
+            }
         write_atomic(container_dir / IDENTITY_FILE, json.dumps(identity))
 
     def _choose_cpus(self, count: int) -> builtins.list[int]:

@@ -8,7 +8,8 @@ Layout of one container, ``<state_dir>/<id>/``:
 ``plan.json``       exactly what the supervisor executes (argv, env, cwd, limits)
 ``output.log``      stdout and stderr of the command, interleaved as written
 ``pids.json``       pids of the supervisor and of the command (by the supervisor)
-``identity.json``   their psutil ``create_time`` (by the launching server), the
+``identity.json``   their start times (by the launching server): ``start_ticks``, in
+                    clock ticks since boot, and psutil's ``create_time``; the
                     guard against a pid reused by an unrelated process
 ``exit_code``       written once, atomically, when the command has exited;
                     negative = killed by that signal
@@ -49,6 +50,8 @@ LOG_FILE = "output.log"
 EXIT_CODE_LOST = 255
 
 _CREATE_TIME_TOLERANCE_S = 0.01
+#: How long a container whose supervisor has not reported yet counts as still launching.
+LAUNCH_GRACE_S = 60.0
 
 
 def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
@@ -86,13 +89,37 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _live_process(pid: int | None, create_time: float | None) -> psutil.Process | None:
+def start_ticks_of(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat``, field 22).
+
+    The identity check relies on this rather than on an epoch ``create_time``: psutil
+    adds the boot time of ``/proc/stat`` (whole seconds, recomputed from the wall clock)
+    to it, so it moves by a second when the clock is adjusted, and a running process
+    would then look like another one (seen here: live replicas recorded as lost).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()  # after the command name: field 3 on
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _live_process(
+    pid: int | None, create_time: float | None, start_ticks: int | None = None
+) -> psutil.Process | None:
     """The process ``pid`` if it is alive (not a zombie) and is the one recorded."""
     if not pid:
         return None
     try:
         proc = psutil.Process(pid)
-        if create_time is not None and abs(proc.create_time() - create_time) > (
+        if start_ticks is not None:
+            if start_ticks_of(pid) != start_ticks:
+                return None
+        elif create_time is not None and abs(proc.create_time() - create_time) > (
             _CREATE_TIME_TOLERANCE_S
         ):
             return None
@@ -160,7 +187,7 @@ class LocalHandle(Handle):
     def _supervisor(self) -> psutil.Process | None:
         pid = self._pids().get("supervisor")
         known = self._identity().get("supervisor") or {}
-        proc = _live_process(pid, known.get("create_time"))
+        proc = _live_process(pid, known.get("create_time"), known.get("start_ticks"))
         if proc is None or known.get("create_time") is not None:
             return proc
         # Not yet recorded (the server died during launch): the command line names
@@ -176,10 +203,10 @@ class LocalHandle(Handle):
         known = self._identity().get("child") or {}
         if self._supervisor() is not None:
             # The supervisor holds the child unreaped until it has recorded its exit.
-            return _live_process(pid, known.get("create_time"))
+            return _live_process(pid, known.get("create_time"), known.get("start_ticks"))
         if known.get("create_time") is None:
             return None
-        return _live_process(pid, known["create_time"])
+        return _live_process(pid, known["create_time"], known.get("start_ticks"))
 
     def _read_exit_file(self) -> int | None:
         try:
@@ -195,12 +222,21 @@ class LocalHandle(Handle):
         if code is None:
             if self._supervisor() is not None or self._child() is not None:
                 return None
+            if self._still_launching():
+                return None
             # Dead without a word? It writes the file before it exits: look again.
             code = self._read_exit_file()
             if code is None:
                 code = self._record_lost()
         self._exit_code = code
         return code
+
+    def _still_launching(self) -> bool:
+        """Launched moments ago and the supervisor has not reported yet (no ``pids.json``):
+        another thread's launch in progress, not a container that died without a word."""
+        if (self._dir / PIDS_FILE).exists():
+            return False
+        return time.time() - self.launched_at < LAUNCH_GRACE_S
 
     def _record_lost(self) -> int:
         if not self._dir.is_dir():
