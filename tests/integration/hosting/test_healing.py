@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import httpx
@@ -85,8 +85,10 @@ def test_killing_a_replica_under_load_fails_no_request(hosting: Hosting) -> None
         served_at_kill = seen.total
         # Replaced while the survivor serves: a new replica id comes up.
         hosting.wait_until(
-            lambda: len(_running(hosting, "sturdy")) == 2
-            and victim["ReplicaId"] not in {r["ReplicaId"] for r in _running(hosting, "sturdy")},
+            lambda: (
+                len(_running(hosting, "sturdy")) == 2
+                and victim["ReplicaId"] not in {r["ReplicaId"] for r in _running(hosting, "sturdy")}
+            ),
             timeout_s=60,
             message="the killed replica was not replaced",
         )
@@ -104,17 +106,17 @@ def test_a_hung_replica_is_replaced_while_the_other_serves(hosting: Hosting) -> 
     try:
         with load(hosting.url, "hangs", clients=2) as seen:
             hosting.wait_until(
-                lambda: victim["ReplicaId"] not in {r["ReplicaId"] for r in hosting.replicas("hangs")}
-                and len(_running(hosting, "hangs")) == 2,
+                lambda: (
+                    victim["ReplicaId"] not in {r["ReplicaId"] for r in hosting.replicas("hangs")}
+                    and len(_running(hosting, "hangs")) == 2
+                ),
                 timeout_s=60,
                 message="the hung replica was not replaced",
             )
             hosting.wait_until(lambda: seen.total >= 50, message="load stalled")
     finally:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
     assert seen.errors == [], seen.errors[:5]
     described = hosting.describe("hangs")
     assert described["EndpointStatus"] == "InService"
