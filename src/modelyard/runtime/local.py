@@ -134,7 +134,11 @@ class LocalProcessRuntime(Runtime):
         env_extra: dict[str, str] = {}
         if needs_sandbox(spec.mounts):
             argv, _inside = sandbox_argv(
-                argv, spec.mounts, workdir=workdir, image_root=spec.image_root
+                argv,
+                spec.mounts,
+                workdir=workdir,
+                image_root=spec.image_root,
+                python_path=spec.env.get("PYTHONPATH", ""),
             )
             env_extra["TMPDIR"] = "/tmp"  # the sandbox's own /tmp
 

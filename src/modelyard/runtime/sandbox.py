@@ -14,7 +14,9 @@ builds a private mount namespace without privileges:
   there is no ``/opt/ml``) gets it from a tmpfs laid over the nearest existing ancestor,
   whose entries are bound back read-only, so nothing of the host disappears;
 - the image root is bound read-only at its own path (it may live under the host's
-  ``/tmp``, which the sandbox hides), and so is the working directory unless it lies
+  ``/tmp``, which the sandbox hides), and so are the other host paths the command
+  needs from there: the environment of an absolute ``argv[0]`` (``<env>/bin/python``)
+  and the ``PYTHONPATH`` entries; the working directory is bound too unless it lies
   inside a mount, in which case the command starts at the matching path inside;
 - the network, users and pids are the host's (scripts reach databases, Spark masters
   and the object store as any process does); the command dies with bwrap
@@ -62,6 +64,7 @@ def sandbox_argv(
     *,
     workdir: Path,
     image_root: Path | None = None,
+    python_path: str = "",
     bwrap: str | None = None,
 ) -> tuple[list[str], str]:
     """The bwrap command running ``argv``, and the working directory it sees inside.
@@ -87,9 +90,8 @@ def sandbox_argv(
     for point in expanded:
         if point is not None and point != PurePosixPath("/"):
             command += ["--tmpfs", str(point), *_rebind_children(point)]
-    if image_root is not None:
-        root = str(Path(image_root).resolve())
-        command += ["--ro-bind", root, root]
+    for needed in _host_paths(argv, image_root, python_path):
+        command += ["--ro-bind", needed, needed]
     inside = _inside_path(Path(workdir), absolute)
     if inside is None:
         host = str(Path(workdir).resolve())
@@ -102,6 +104,29 @@ def sandbox_argv(
         command += ["--ro-bind" if mount.read_only else "--bind", str(source), mount.target]
     command += ["--chdir", inside, "--", *argv]
     return command, inside
+
+
+def _host_paths(argv: Sequence[str], image_root: Path | None, python_path: str) -> list[str]:
+    """Host directories the command reads that the sandbox's private ``/tmp`` hides.
+
+    Everything else of the host is visible already (read-only), so only paths under
+    ``/tmp`` are bound again; binding ``/`` or ``/usr`` here would cover the sandbox's
+    own mounts.
+    """
+    wanted: list[Path] = []
+    if image_root is not None:
+        wanted.append(Path(image_root))
+    if argv and PurePosixPath(argv[0]).is_absolute():
+        program_dir = Path(argv[0]).parent
+        wanted.append(program_dir.parent if program_dir.name == "bin" else program_dir)
+    wanted.extend(Path(entry) for entry in python_path.split(os.pathsep) if entry)
+    found: list[str] = []
+    for path in wanted:
+        resolved = path.resolve()
+        hidden = resolved.is_relative_to("/tmp") and resolved != Path("/tmp")
+        if path.is_absolute() and hidden and resolved.is_dir() and str(resolved) not in found:
+            found.append(str(resolved))
+    return found
 
 
 def _check_target(mount: Mount) -> None:

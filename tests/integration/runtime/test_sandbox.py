@@ -109,3 +109,24 @@ def test_without_bwrap_an_absolute_mount_is_refused_naming_the_package(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ContainerRuntimeError, match="bubblewrap"):
         runtime.launch(python("pass", [Mount(tmp_path, "/opt/ml")]))
+
+
+def test_host_paths_under_tmp_stay_visible_and_nothing_else_is_rebound(tmp_path: Path) -> None:
+    from modelyard.runtime.sandbox import sandbox_argv
+
+    env_dir = Path("/tmp") / f"sandbox-env-{tmp_path.name}"
+    (env_dir / "bin").mkdir(parents=True, exist_ok=True)
+    argv, _ = sandbox_argv(
+        [str(env_dir / "bin" / "python"), "-c", "pass"],
+        [Mount(source=tmp_path, target="/opt/ml")],
+        workdir=tmp_path,
+        python_path=f"{env_dir}:/usr/lib/python3",
+        bwrap="bwrap",
+    )
+    binds = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--ro-bind"]
+    assert str(env_dir) in binds, "a virtualenv under the host's /tmp is bound back"
+    assert binds.count(str(env_dir)) == 1
+    assert "/usr" not in binds
+    assert "/usr/lib/python3" not in binds
+    env_dir.joinpath("bin").rmdir()
+    env_dir.rmdir()
