@@ -230,6 +230,13 @@ class EndpointController:
         deployment = self._new_deployment(request["EndpointConfigName"])
         with self._lock:
             state = self._state(name)
+            status = self._status.get(name)
+            if status != "InService" or state.pending is not None:
+                raise ConflictError(
+                    f"Cannot update in-progress endpoint {name!r}: it is {status}; wait until "
+                    "it is InService",
+                    field="EndpointName",
+                )
             record = self._transition(
                 state, "Updating", state_updates={"Pending": deployment.to_state()}
             )
@@ -461,13 +468,12 @@ class EndpointController:
         for deployment in state.deployments():
             if deployment.launches is None:
                 self._prepare(deployment)
-                if deployment.launches is None:
-                    continue
             for variant, replica_set in deployment.sets.items():
-                self._probe(state, replica_set, now)
+                self._probe(state, replica_set, now)  # adopted replicas need no preparation
                 plan = replica_set.plan(now)
-                for _ in range(plan.launch):
-                    self._launch(state, deployment, variant, now)
+                if deployment.launches is not None:
+                    for _ in range(plan.launch):
+                        self._launch(state, deployment, variant, now)
                 for replica_id, reason in plan.stop:
                     self._stop_replica(state, replica_id, reason)
         state.retiring = [d for d in state.retiring if any(s.replicas for s in d.sets.values())]
