@@ -9,8 +9,10 @@ from modelyard import __version__
 from modelyard.cli import (
     compilation_jobs,
     edge,
+    endpoints,
     images,
     logs,
+    models,
     processing_jobs,
     s3,
     training_jobs,
@@ -33,6 +35,10 @@ app.add_typer(
     compilation_jobs.app, name="compilation-jobs", help="Compile models to ONNX for edge targets."
 )
 app.add_typer(edge.app, name="edge", help="Edge packages, device fleets and deployments.")
+app.add_typer(models.models_app, name="models", help="Models to deploy, as SageMaker's.")
+app.add_typer(models.configs_app, name="endpoint-configs", help="Endpoint configs, as SageMaker's.")
+app.add_typer(endpoints.app, name="endpoints", help="Real-time endpoints, as SageMaker's.")
+app.command("invoke")(endpoints.invoke)
 
 
 def _settings() -> Settings:
