@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,3 +209,121 @@ def test_a_model_from_local_code_deploys_through_model_deploy(
         predictor.delete_endpoint()
         model.delete_model()
     wait_gone(session, "iris-from-model")
+
+
+def _frame_channels(
+    session: Session, frame: Any, prefix: str, names: tuple[str, str]
+) -> dict[str, str]:
+    from sklearn.model_selection import train_test_split
+
+    first, second = train_test_split(frame, test_size=0.25, random_state=7)
+    uris = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, part in zip(names, (first, second), strict=True):
+            directory = Path(scratch) / name
+            directory.mkdir()
+            part.to_csv(directory / f"{name}.csv", index=False)
+            uris[name] = session.upload_data(str(directory), key_prefix=f"{prefix}/{name}")
+    return uris
+
+
+def test_the_xgboost_example_deploys_and_predicts_in_every_content_type(
+    module_session: Session,
+) -> None:
+    from sklearn.datasets import load_diabetes
+
+    from modelyard.xgboost import XGBoost, XGBoostPredictor
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    estimator = XGBoost(
+        entry_point="train.py",
+        source_dir=str(EXAMPLES / "xgboost"),
+        framework_version="2.1",
+        instance_type="ml.m5.large",
+        sagemaker_session=module_session,
+        hyperparameters={"num_round": 20, "max_depth": 2, "eta": 0.2},
+    )
+    estimator.fit(
+        _frame_channels(module_session, frame, "e2e/diabetes", ("train", "validation")),
+        logs="None",
+    )
+    rows = frame.drop(columns="target").to_numpy()[:3]
+    predictor = estimator.deploy(
+        initial_instance_count=1, instance_type="ml.t2.medium", model_server_workers=1
+    )
+    try:
+        assert isinstance(predictor, XGBoostPredictor)
+        # sagemaker's XGBoost predictor: libsvm in, CSV out.
+        expected = [float(v) for row in predictor.predict(rows) for v in row]
+        assert len(expected) == 3
+        assert all(25 < value < 346 for value in expected)  # the diabetes target's range
+        for serializer, deserializer in (
+            (CSVSerializer(), CSVDeserializer()),
+            (JSONSerializer(), JSONDeserializer()),
+            (NumpySerializer(), NumpyDeserializer()),
+            (RecordSerializer(), CSVDeserializer()),
+        ):
+            predictor.serializer, predictor.deserializer = serializer, deserializer
+            answer = predictor.predict(rows)
+            values = (
+                [float(v) for row in answer for v in row]
+                if isinstance(deserializer, CSVDeserializer)
+                else [float(v) for v in np.asarray(answer, dtype=float).ravel()]
+            )
+            assert values == pytest.approx(expected, rel=1e-5), serializer.CONTENT_TYPE
+    finally:
+        predictor.delete_endpoint()
+        predictor.delete_model()
+    wait_gone(module_session, predictor.endpoint_name)
+
+
+def test_the_pytorch_example_deploys_and_predicts_in_every_content_type(
+    module_session: Session,
+) -> None:
+    from sklearn.datasets import load_iris
+
+    from modelyard.pytorch import PyTorch, PyTorchPredictor
+
+    frame = load_iris(as_frame=True).frame
+    estimator = PyTorch(
+        entry_point="train.py",
+        source_dir=str(EXAMPLES / "pytorch"),
+        framework_version="2.13",
+        instance_type="ml.m5.large",
+        sagemaker_session=module_session,
+        hyperparameters={"epochs": 150, "lr": 0.05, "hidden": 16},
+    )
+    estimator.fit(
+        _frame_channels(module_session, frame, "e2e/torch-iris", ("train", "test")), logs="None"
+    )
+    predictor = estimator.deploy(
+        initial_instance_count=1, instance_type="ml.t2.medium", model_server_workers=1
+    )
+    try:
+        assert isinstance(predictor, PyTorchPredictor)
+        logits = predictor.predict(IRIS_ROWS.astype(np.float32))  # NPY in, NPY out
+        assert logits.shape == (3, 3)
+        assert logits.argmax(axis=1).tolist() == IRIS_LABELS
+        for serializer, deserializer, classes in (
+            (CSVSerializer(), CSVDeserializer(), lambda a: np.asarray(a, dtype=float)),
+            (JSONSerializer(), JSONDeserializer(), np.asarray),
+            (JSONLinesSerializer(), JSONLinesDeserializer(), np.asarray),
+            (
+                RecordSerializer(),
+                RecordDeserializer(),
+                lambda a: np.asarray([r.features["values"].content.values for r in a]),
+            ),
+        ):
+            predictor.serializer, predictor.deserializer = serializer, deserializer
+            data = (
+                IRIS_ROWS.tolist()
+                if isinstance(serializer, JSONLinesSerializer)
+                else IRIS_ROWS.astype(np.float32)
+            )
+            answer = classes(predictor.predict(data))
+            assert answer.argmax(axis=1).tolist() == IRIS_LABELS, serializer.CONTENT_TYPE
+            assert answer == pytest.approx(logits, rel=1e-4, abs=1e-4)
+    finally:
+        predictor.delete_endpoint()
+        predictor.delete_model()
+    wait_gone(module_session, predictor.endpoint_name)
