@@ -43,6 +43,7 @@ SAGEMAKER_HYPERPARAMETERS: Final = frozenset(
 
 # Framework parameters that switch on a distributed launcher (toolkit: environment.py).
 MPI_ENABLED_PARAM: Final = "sagemaker_mpi_enabled"
+TORCH_DISTRIBUTED_PARAM: Final = "sagemaker_torch_distributed_enabled"
 DISTRIBUTION_INSTANCE_GROUPS_PARAM: Final = "sagemaker_distribution_instance_groups"
 DISTRIBUTION_PARAMS: Final = (
     MPI_ENABLED_PARAM,
@@ -51,8 +52,12 @@ DISTRIBUTION_PARAMS: Final = (
     "sagemaker_pytorch_ddp_enabled",
     "sagemaker_pytorch_xla_multi_worker_enabled",
     "sagemaker_multi_worker_mirrored_strategy_enabled",
-    "sagemaker_torch_distributed_enabled",
+    TORCH_DISTRIBUTED_PARAM,
 )
+# Processes per host of a launcher (the toolkit reads it for torchrun too).
+PROCESSES_PER_HOST_PARAM: Final = "sagemaker_mpi_num_of_processes_per_host"
+# torchrun's rendezvous port in SageMaker's toolkit (torch_distributed.py).
+TORCH_DISTRIBUTED_MASTER_PORT: Final = 7777
 
 # Environment variables read by the toolkit (and by us, in one place: environment.py).
 PROGRAM_ENV: Final = "SAGEMAKER_PROGRAM"
@@ -67,6 +72,11 @@ REGION_ENV: Final = "SAGEMAKER_REGION"
 
 # modelyard's own: a pip command for images whose Python has no pip module.
 PIP_ENV: Final = "MODELYARD_PIP"
+# Where a distributed launcher's hosts meet, when the platform says so (the local runtime:
+# every host is a process on 127.0.0.1 and algo-1 does not resolve). SageMaker sets
+# neither; the launcher then uses the first host's name and the toolkit's port.
+MASTER_ADDR_ENV: Final = "MASTER_ADDR"
+MASTER_PORT_ENV: Final = "MASTER_PORT"
 
 # Defaults the toolkit falls back to when resourceconfig.json omits a key.
 DEFAULT_INSTANCE_TYPE: Final = "local"

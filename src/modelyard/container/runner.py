@@ -6,9 +6,28 @@ while keeping the last 64 KiB for the failure reason, and forwards SIGTERM / SIG
 it: a stop reaches the script even where only the toolkit's process is signalled (a
 container's PID 1), and the toolkit then exits with 128 + the signal number.
 
-:func:`select_runner` is the seam for distributed launchers: the toolkit's MPI,
-``torch_distributed`` (torchrun), smdataparallel and PyTorch XLA runners are not
-implemented yet, and asking for one fails clearly instead of running a single process.
+:func:`select_runner` is the seam for distributed launchers. A runner runs any process
+(pip, the entry point) and decides how the entry point is started
+(:meth:`ProcessRunner.entry_point_command`):
+
+* :class:`ProcessRunner`: the entry point itself, once per host (script mode);
+* :class:`TorchDistributedRunner`: ``distribution={"torch_distributed": {"enabled": True}}``
+  (hyperparameter ``sagemaker_torch_distributed_enabled``): the entry point under
+  ``torchrun`` on every host, with the toolkit's command line
+  ``torchrun --nnodes N --nproc_per_node P --master_addr <algo-1> --master_port 7777
+  --node_rank i <script> <args>`` (run as ``python -m torch.distributed.run``, the same
+  program, so the image's Python is used whatever PATH says). ``P`` is
+  ``sagemaker_mpi_num_of_processes_per_host`` if given, else the GPUs, else the Neuron
+  cores, else 1 (the toolkit's default on CPU instances: one gloo process per host).
+  ``MASTER_ADDR`` / ``MASTER_PORT`` in the container's environment replace the first
+  host's name and port 7777: the platform sets them where host names do not resolve
+  (locally, every host is a process on 127.0.0.1). On a real multi-machine runtime the
+  runtime makes ``algo-1`` resolvable and sets neither. On one host the toolkit passes
+  no rendezvous options; we pass them only when the platform gave them.
+
+The toolkit's MPI, smdataparallel, parameter-server and PyTorch XLA launchers are not
+provided: asking for one fails clearly instead of running a single process (the
+control plane refuses such jobs at create time already).
 """
 
 from __future__ import annotations
@@ -28,7 +47,9 @@ from types import FrameType
 from typing import Any, BinaryIO
 
 from modelyard.container import params
-from modelyard.container.errors import PlatformError
+from modelyard.container.entry_point import EntryPoint, EntryPointType
+from modelyard.container.environment import TrainingEnvironment
+from modelyard.container.errors import EntryPointError, PlatformError
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +103,12 @@ class ProcessRunner:
     def __init__(self, *, stderr_sink: BinaryIO | None = None) -> None:
         self._stderr_sink = stderr_sink
 
+    def entry_point_command(
+        self, entry_point: EntryPoint, args: Sequence[str], python: str
+    ) -> list[str]:
+        """The argv that starts the entry point on this host."""
+        return entry_point.command(args, python)
+
     def run(self, command: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> ProcessResult:
         sink = self._stderr_sink or getattr(sys.stderr, "buffer", None)
         try:
@@ -133,17 +160,94 @@ class _forwarding_signals:  # noqa: N801 - used as a context manager
             signal.signal(signum, handler)
 
 
-def select_runner(framework_params: Mapping[str, Any], *, distributed: bool) -> ProcessRunner:
-    """The runner for this job; distributed launchers are not implemented yet.
+class TorchDistributedRunner(ProcessRunner):
+    """Starts the entry point under torchrun, as the toolkit's ``TorchDistributedRunner``."""
 
-    ``distributed`` is whether the current instance group is one of the job's
-    distribution instance groups (the toolkit's condition for using a launcher).
-    """
-    launchers = [name for name in params.DISTRIBUTION_PARAMS if framework_params.get(name)]
-    if distributed and launchers:
-        raise PlatformError(
-            f"{', '.join(launchers)} asks for a distributed launcher, which modelyard's "
-            "training toolkit does not provide yet: run without a 'distribution', or "
-            "start torchrun / mpirun from your own entry point"
+    def __init__(
+        self,
+        *,
+        hosts: Sequence[str],
+        current_host: str,
+        processes_per_host: int,
+        master_addr: str,
+        master_port: int,
+        rendezvous_given: bool = False,
+        stderr_sink: BinaryIO | None = None,
+    ) -> None:
+        super().__init__(stderr_sink=stderr_sink)
+        if current_host not in hosts:
+            raise PlatformError(f"host {current_host!r} is not one of the distribution's {hosts}")
+        self.hosts = list(hosts)
+        self.current_host = current_host
+        self.processes_per_host = processes_per_host
+        self.master_addr = master_addr
+        self.master_port = master_port
+        self.rendezvous_given = rendezvous_given
+
+    @classmethod
+    def for_environment(cls, env: TrainingEnvironment) -> TorchDistributedRunner:
+        """The runner of this host: the distribution's hosts, ``MASTER_ADDR``/``PORT`` if set."""
+        framework = env.additional_framework_parameters
+        default = env.num_gpus or env.num_neurons or 1
+        processes = framework.get(params.PROCESSES_PER_HOST_PARAM, default)
+        try:
+            processes_per_host = int(processes)
+            port = int(env.settings.master_port or params.TORCH_DISTRIBUTED_MASTER_PORT)
+        except (TypeError, ValueError) as exc:
+            raise PlatformError(f"torch_distributed: {exc}") from exc
+        if processes_per_host < 1:
+            raise PlatformError(
+                f"{params.PROCESSES_PER_HOST_PARAM}={processes!r}: at least one process per host"
+            )
+        return cls(
+            hosts=env.distribution_hosts,
+            current_host=env.current_host,
+            processes_per_host=processes_per_host,
+            master_addr=env.settings.master_addr or env.master_hostname,
+            master_port=port,
+            rendezvous_given=bool(env.settings.master_addr or env.settings.master_port),
         )
+
+    def entry_point_command(
+        self, entry_point: EntryPoint, args: Sequence[str], python: str
+    ) -> list[str]:
+        if entry_point.kind is EntryPointType.PYTHON_PACKAGE:
+            raise EntryPointError(
+                "Python packages are not supported for torch_distributed. Please use a python "
+                "script as the entry-point"
+            )
+        if entry_point.kind is not EntryPointType.PYTHON_PROGRAM:
+            raise EntryPointError(
+                f"Unsupported entry point type for torch_distributed: {entry_point.name!r} "
+                "(torchrun runs a Python script, e.g. 'train.py')"
+            )
+        command = [python, "-m", "torch.distributed.run", "--nnodes", str(len(self.hosts))]
+        command += ["--nproc_per_node", str(self.processes_per_host)]
+        if len(self.hosts) > 1 or self.rendezvous_given:
+            # The toolkit leaves these out on one host (torchrun's defaults); a port given
+            # by the platform keeps concurrent one-host jobs of a machine apart.
+            command += ["--master_addr", self.master_addr, "--master_port", str(self.master_port)]
+            command += ["--node_rank", str(self.hosts.index(self.current_host))]
+        return [*command, entry_point.name, *args]
+
+
+def select_runner(env: TrainingEnvironment) -> ProcessRunner:
+    """The runner for this host of the job ``env`` describes.
+
+    A launcher runs only on hosts of the distribution's instance groups (the toolkit's
+    condition); torchrun is the one launcher provided, the others are refused.
+    """
+    if env.current_instance_group not in env.distribution_instance_groups:
+        return ProcessRunner()
+    framework = env.additional_framework_parameters
+    launchers = [name for name in params.DISTRIBUTION_PARAMS if framework.get(name)]
+    refused = [name for name in launchers if name != params.TORCH_DISTRIBUTED_PARAM]
+    if refused:
+        raise PlatformError(
+            f"{', '.join(refused)} asks for a distributed launcher, which modelyard's "
+            "training toolkit does not provide: use distribution={'torch_distributed': "
+            "{'enabled': True}} (torchrun), or start your launcher from your own entry point"
+        )
+    if launchers:
+        return TorchDistributedRunner.for_environment(env)
     return ProcessRunner()

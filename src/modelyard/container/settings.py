@@ -21,6 +21,8 @@ class ContainerSettings:
     mp_parameters: str | None = None  # SM_HP_MP_PARAMETERS (model parallelism)
     default_region: str | None = None  # AWS_DEFAULT_REGION (boto3's region source)
     pip_command: str | None = None  # MODELYARD_PIP: pip for images without a pip module
+    master_addr: str | None = None  # MASTER_ADDR: the launcher's rendezvous host, if given
+    master_port: str | None = None  # MASTER_PORT: the launcher's rendezvous port, if given
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
@@ -32,4 +34,6 @@ class ContainerSettings:
             mp_parameters=environ.get(params.MP_PARAMETERS_ENV),
             default_region=environ.get(params.AWS_DEFAULT_REGION_ENV),
             pip_command=environ.get(params.PIP_ENV) or None,
+            master_addr=environ.get(params.MASTER_ADDR_ENV) or None,
+            master_port=environ.get(params.MASTER_PORT_ENV) or None,
         )

@@ -74,15 +74,12 @@ def train(
             )
         stage_source_dir(env.module_dir, paths.code_dir)
         entry_point = EntryPoint.resolve(paths.code_dir, env.user_entry_point)
-        runner = runner or select_runner(
-            env.additional_framework_parameters,
-            distributed=env.current_instance_group in env.distribution_instance_groups,
-        )
+        runner = runner or select_runner(env)
         install_dependencies(
             entry_point, pip_env=env.settings.pip_command, runner=runner, env=environ
         )
         entry_point.make_executable()
-        command = entry_point.command(env.to_cmd_args(), sys.executable)
+        command = runner.entry_point_command(entry_point, env.to_cmd_args(), sys.executable)
         sm_vars = env.to_env_vars()
         process_env = _process_env(environ, env, sm_vars)
         _log_invocation(env, sm_vars, process_env["PYTHONPATH"], command)

@@ -17,7 +17,10 @@ side effect; see :mod:`modelyard.jobs.base` for stop, max runtime and restart):
     Python (or the request's ``ContainerEntrypoint``), ``SAGEMAKER_BASE_DIR`` = its
     job directory, the request's ``Environment``, and the CPU / memory of the
     instance type. Metrics are parsed from algo-1's log as it streams; checkpoints
-    are synced up periodically.
+    are synced up periodically. A multi-host or ``torch_distributed`` job's hosts all
+    get ``MASTER_ADDR=127.0.0.1`` and the same free ``MASTER_PORT``, where torchrun's
+    rendezvous happens (:mod:`modelyard.jobs.distribution`); a host failing stops the
+    others.
 ``Uploading``
     algo-1's ``model/`` -> ``<S3OutputPath>/<job>/output/model.tar.gz`` and its
     ``output/data/`` -> ``output.tar.gz``. Only algo-1's are uploaded: distributed
@@ -58,7 +61,7 @@ from modelyard.errors import (
 )
 from modelyard.ids import ResourceKind
 from modelyard.images.registry import ImageRegistry
-from modelyard.jobs import training_describe
+from modelyard.jobs import distribution, training_describe
 from modelyard.jobs.base import JobController
 from modelyard.jobs.checkpoints import CheckpointSyncer, restore_checkpoints
 from modelyard.jobs.instance_types import instance_profile
@@ -227,6 +230,8 @@ class TrainingController(JobController):
             shutil.rmtree(job_dir)  # left by an earlier job of the same name
         job_dir.mkdir(parents=True)
         bundle = fetch_bundle(self.store, spec, job_dir)
+        if distribution.needs_rendezvous(spec, len(job.hosts)):
+            job.data["master_port"] = distribution.free_port()
         channels = spec.get("InputDataConfig") or []
         data_config = input_data_config_from_channels(
             channels, training_input_mode=input_mode(spec)
@@ -290,7 +295,10 @@ class TrainingController(JobController):
         algorithm = spec["AlgorithmSpecification"]
         base = self._host_dir(job, host)
         record = self.get(job.name)
-        env = {str(k): str(v) for k, v in (spec.get("Environment") or {}).items()}
+        env: dict[str, str] = {}
+        if "master_port" in job.data:
+            env.update(distribution.rendezvous_env(int(job.data["master_port"])))
+        env.update({str(k): str(v) for k, v in (spec.get("Environment") or {}).items()})
         env.update(
             {
                 "SAGEMAKER_BASE_DIR": str(base),
@@ -383,7 +391,8 @@ class TrainingController(JobController):
             text = read_failure_file(JobPaths(self._host_dir(job, host)).output_dir)
             reason = failure_reason(text, code) or f"AlgorithmError: exit code: {code}"
         if len(job.hosts) > 1:
-            reason = f"{reason} (on {host})"[:1024]
+            suffix = f" (on {host})"  # kept whole: which host failed matters most
+            reason = reason[: 1024 - len(suffix)] + suffix
         return Outcome(FAILED, self.phases.failed, reason)
 
     def _release(self, job: Job) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from modelyard.errors import ValidationError
 from modelyard.ids import ResourceKind, validate_name
+from modelyard.jobs.distribution import check_distribution
 from modelyard.jobs.instance_types import instance_profile
 from modelyard.jobs.shapes import Relaxed, validate_request
 from modelyard.store.uri import parse_s3_uri
@@ -104,6 +105,7 @@ def validate_training_request(body: object) -> dict[str, Any]:
     _check_channels(spec.get("InputDataConfig") or [])
     parse_s3_uri(spec["OutputDataConfig"]["S3OutputPath"], field="OutputDataConfig.S3OutputPath")
     _check_resources(spec)
+    check_distribution(spec)
     spec["StoppingCondition"].setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_S)
     checkpoint = spec.get("CheckpointConfig")
     if checkpoint is not None:

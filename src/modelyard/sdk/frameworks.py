@@ -105,8 +105,9 @@ class PyTorch(_VersionedFramework):
     """PyTorch script mode (``sagemaker.pytorch.PyTorch``), ``distribution`` included.
 
     ``distribution`` takes sagemaker's forms: ``{"torch_distributed": {"enabled": True}}``
-    (torchrun on every host), ``{"pytorchddp": {"enabled": True}}`` and
-    ``{"mpi": {"enabled": True, "processes_per_host": N}}``.
+    runs torchrun on every host (gloo on CPU); ``mpi``, ``smdistributed``, ``pytorchddp``
+    and ``pytorchxla`` are passed on as sagemaker passes them, and the server refuses
+    them (400) since it provides no such launcher.
     """
 
     _framework_name = "pytorch"
@@ -141,12 +142,26 @@ class PyTorch(_VersionedFramework):
 
 
 def _distribution_hyperparameters(distribution: dict[str, Any]) -> dict[str, str]:
-    """sagemaker's hyperparameters for a ``distribution`` (JSON-encoded)."""
+    """sagemaker's hyperparameters for a ``distribution`` (JSON-encoded).
+
+    Every option sagemaker knows is passed on, so the server answers for all of them:
+    it runs ``torch_distributed`` and refuses the launchers it does not provide (MPI,
+    smdistributed, ``pytorchddp``, PyTorch XLA, parameter server) with a 400 naming them.
+    """
     found: dict[str, Any] = {}
     if distribution.get("torch_distributed", {}).get("enabled"):
         found["sagemaker_torch_distributed_enabled"] = True
     if distribution.get("pytorchddp", {}).get("enabled"):
         found["sagemaker_pytorch_ddp_enabled"] = True
+    if distribution.get("pytorchxla", {}).get("enabled"):
+        found["sagemaker_pytorch_xla_multi_worker_enabled"] = True
+    if distribution.get("parameter_server", {}).get("enabled"):
+        found["sagemaker_parameter_server_enabled"] = True
+    smdistributed = distribution.get("smdistributed", {})
+    if smdistributed.get("dataparallel", {}).get("enabled"):
+        found["sagemaker_distributed_dataparallel_enabled"] = True
+    if smdistributed.get("modelparallel", {}).get("enabled"):
+        found["sagemaker_mpi_enabled"] = True
     mpi = distribution.get("mpi", {})
     if mpi.get("enabled"):
         found["sagemaker_mpi_enabled"] = True

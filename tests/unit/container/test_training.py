@@ -130,8 +130,8 @@ def test_unstaged_s3_source_is_a_platform_error(make_job: MakeJob) -> None:
     assert "server must download" in (read_failure_file(base / "output") or "")
 
 
-def test_distributed_launchers_are_refused_clearly(job: Path, make_job: MakeJob) -> None:
-    hps = {**HPS, "sagemaker_torch_distributed_enabled": "true"}
+def test_launchers_not_provided_are_refused_clearly(job: Path, make_job: MakeJob) -> None:
+    hps = {**HPS, "sagemaker_mpi_enabled": "true"}
     base = make_job(hyperparameters=hps, name="dist")
     (base / "code" / "train.py").write_text("")
     assert train({"SAGEMAKER_BASE_DIR": str(base)}, machine=MACHINE) == 70
