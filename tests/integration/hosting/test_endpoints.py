@@ -138,3 +138,27 @@ def test_traffic_splits_70_30_by_weight(hosting: Hosting) -> None:
     assert abs(served["Thirty"] / 1000 - 0.3) <= 0.05, served
     targeted = hosting.invoke("split", csv_rows(ROWS[:1]), X_Amzn_SageMaker_Target_Variant="Thirty")
     assert targeted.headers["x-amzn-invoked-production-variant"] == "Thirty"
+
+
+def test_an_inference_pipeline_is_accepted_but_not_deployable_yet(hosting: Hosting) -> None:
+    uri = hosting.upload(hosting.artifacts.logistic, "pipeline/model.tar.gz")
+    container = {"Image": "sklearn:1.5", "ModelDataUrl": uri}
+    created = hosting.http.post(
+        "/models", json={"ModelName": "chain", "Containers": [container, container]}
+    )
+    assert created.status_code == 201, created.text
+    assert len(hosting.http.get("/models/chain").json()["Containers"]) == 2
+    hosting.create_config("chain", [variant("AllTraffic", "chain")])
+    hosting.create_endpoint("chain", "chain", wait=False)
+    described = hosting.wait("chain", status="Failed")
+    assert "inference pipeline of 2 containers" in described["FailureReason"]
+    both = hosting.http.post(
+        "/models",
+        json={"ModelName": "both", "PrimaryContainer": container, "Containers": [container]},
+    )
+    assert both.status_code == 400
+    assert "exactly one of PrimaryContainer" in both.json()["error"]["message"]
+    sixteen = hosting.http.post(
+        "/models", json={"ModelName": "long", "Containers": [container] * 16}
+    )
+    assert sixteen.status_code == 400
