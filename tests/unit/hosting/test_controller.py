@@ -158,8 +158,8 @@ class Harness:
             launcher=self.launcher,  # type: ignore[arg-type]
             clock=self.clock,
         )
-        controller._pool = InlinePool()  # type: ignore[assignment]
-        controller._prepare_launches = self._launches  # type: ignore[method-assign]
+        controller.loop.pool = InlinePool()
+        controller.loop.prepare_launches = self._launches  # type: ignore[method-assign]
         return controller
 
     def _launches(self, deployment: Deployment) -> dict[str, VariantLaunch]:

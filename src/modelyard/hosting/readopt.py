@@ -1,0 +1,67 @@
+"""An endpoint rebuilt from its catalog record after a server restart, its replicas re-adopted.
+
+The record's ``state`` says which deployments exist and which replicas each had
+(:mod:`.deployments`). A replica whose handle was recorded is adopted through the
+Runtime if its process still runs; one launched but never recorded (the server died in
+between) is found by its label; either way it starts over as ``Starting`` and serves
+again once its ``/ping`` answers. Replicas of no known deployment, and containers
+labelled for the endpoint that nobody recorded, are to be stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from modelyard.catalog.base import ResourceRecord
+from modelyard.hosting.deployments import Deployment, EndpointState
+from modelyard.hosting.replica_set import HealthPolicy
+from modelyard.hosting.replicas import ReplicaLauncher, ReplicaProcess
+from modelyard.ids import utcnow
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 2.0
+
+Stop = Callable[[], object]
+
+
+def readopt(
+    record: ResourceRecord, launcher: ReplicaLauncher, policy: HealthPolicy, now: float
+) -> tuple[EndpointState, list[Stop]]:
+    """The endpoint's state with its live replicas, and the stops of the unwanted ones."""
+    state = EndpointState(record.name)
+    data = record.state
+    if data.get("Active"):
+        state.active = Deployment.from_state(data["Active"])
+        state.active.build_sets(policy)
+    if data.get("Pending"):
+        state.pending = Deployment.from_state(data["Pending"])
+        state.pending.build_sets(policy)
+    stops: list[Stop] = []
+    for replica_id, entry in (data.get("Replicas") or {}).items():
+        deployment = state.deployment(entry.get("DeploymentId", ""))
+        variant = entry.get("VariantName", "")
+        process: ReplicaProcess | None = None
+        if entry.get("HandleId"):
+            process = launcher.adopt(replica_id, entry["HandleId"])
+        else:
+            handle = launcher.find(replica_id)
+            if handle is not None:
+                process = launcher.adopt(replica_id, handle.id)
+        if process is None:
+            continue
+        if deployment is None or variant not in deployment.sets:
+            stops.append(functools.partial(process.stop, STOP_GRACE_S))
+            continue
+        deployment.sets[variant].added(replica_id, now)
+        state.processes[replica_id] = process
+        state.owners[replica_id] = (deployment.deployment_id, variant)
+        state.launched_at[replica_id] = entry.get("LaunchedAt") or utcnow().isoformat()
+    known = {p.handle_id for p in state.processes.values()}
+    for handle in launcher.running_for(record.name):
+        if handle.id not in known:
+            log.info("endpoint %s: stopping unrecorded replica %s", record.name, handle.id)
+            stops.append(functools.partial(handle.stop, STOP_GRACE_S))
+    return state, stops
