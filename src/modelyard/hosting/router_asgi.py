@@ -15,6 +15,7 @@ refused (413) before reading.
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -28,6 +29,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/endpoints/"
 SUFFIX = "/invocations"
@@ -107,7 +110,15 @@ class InvocationsMiddleware:
             await _respond(send, answers.too_large(limit + 1, limit))
             return
         invocation.body = body
-        result = await router.invoke(invocation)
+        try:
+            result = await router.invoke(invocation)
+        except Exception as exc:  # a bug of the router: say so in the API's error shape
+            log.exception("invoking endpoint %s failed in the router", name)
+            result = answers.error(
+                500,
+                "InternalFailure",
+                f"internal error in the router ({type(exc).__name__}); the server log has details",
+            )
         await _respond(send, result)
         router.after_response(invocation, result, (time.perf_counter() - started) * 1e3)
 
