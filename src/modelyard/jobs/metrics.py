@@ -2,7 +2,10 @@
 
 Each definition is ``{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}``: every log line
 is searched with every regex and the first group of each match is a point of that
-metric. A :class:`MetricFollower` thread follows one container's log, sends points to
+metric. A regex that finds nothing in a line holding tabs is tried again on the line
+with each tab written ``#011``, the way CloudWatch shows a tab: SageMaker's regexes for
+XGBoost's evaluation lines (``...#011validation-rmse:...``) match a local log as they
+match CloudWatch's. A :class:`MetricFollower` thread follows one container's log, sends points to
 the catalog in small batches, and records how many lines it has read so that a
 follower restarted after a server restart neither loses nor repeats points.
 """
@@ -32,6 +35,8 @@ FLUSH_INTERVAL_S = 0.5
 FLUSH_POINTS = 200
 
 Point = tuple[str, datetime, float]
+#: How CloudWatch Logs writes a tab (syslog's octal escape), which SageMaker regexes expect.
+CLOUDWATCH_TAB = "#011"
 
 
 class MetricParser:
@@ -46,8 +51,12 @@ class MetricParser:
     def parse(self, line: str, at: datetime | None = None) -> list[Point]:
         """The points ``line`` holds (a value that is not a finite number is skipped)."""
         found: list[Point] = []
+        cloudwatch = line.replace("\t", CLOUDWATCH_TAB) if "\t" in line else None
         for name, regex in self.definitions:
-            for match in regex.finditer(line):
+            matches = list(regex.finditer(line))
+            if not matches and cloudwatch is not None:
+                matches = list(regex.finditer(cloudwatch))
+            for match in matches:
                 text = match.group(1) if regex.groups else match.group(0)
                 try:
                     value = float(text)

@@ -13,7 +13,9 @@ side effect; see :mod:`modelyard.jobs.base` for stop, max runtime and restart):
     checkpoints restored. ``DownloadingTrainingImage`` while the image builds, if it
     is not built yet.
 ``Training``
-    each host runs ``python -m modelyard.container.training`` with the image's
+    each host runs ``python -m modelyard.container.training`` (or, for a built-in
+    algorithm: an xgboost image and no entry point, its module; see
+    :mod:`modelyard.jobs.algorithms`) with the image's
     Python (or the request's ``ContainerEntrypoint``), ``SAGEMAKER_BASE_DIR`` = its
     job directory, the request's ``Environment``, and the CPU / memory of the
     instance type. Metrics are parsed from algo-1's log as it streams; checkpoints
@@ -61,7 +63,8 @@ from modelyard.errors import (
 )
 from modelyard.ids import ResourceKind
 from modelyard.images.registry import ImageRegistry
-from modelyard.jobs import distribution, training_describe
+from modelyard.images.spec import ImageSpec
+from modelyard.jobs import algorithms, distribution, training_describe
 from modelyard.jobs.base import JobController
 from modelyard.jobs.checkpoints import CheckpointSyncer, restore_checkpoints
 from modelyard.jobs.instance_types import instance_profile
@@ -94,6 +97,8 @@ from modelyard.store.uri import join, parse_s3_uri
 
 IMAGE_FIELD = "AlgorithmSpecification.TrainingImage"
 TRAINING_COMMAND = ["python", "-m", "modelyard.container.training"]
+#: State key: the framework whose built-in algorithm the job runs (no script).
+BUILTIN_ALGORITHM_KEY = "BuiltinAlgorithm"
 MODEL_ARTIFACTS_KEY = "ModelArtifacts"
 OUTPUT_ARTIFACTS_KEY = "OutputArtifacts"
 _STOP_EXIT_CODES = frozenset({143, 137, -15, -9})
@@ -152,15 +157,21 @@ class TrainingController(JobController):
             raise AlreadyExistsError(
                 f"training job {name!r} already exists", field="TrainingJobName"
             )
-        image_entry_point = self._check_image(spec)
+        image = self._check_image(spec)
         self._check_buckets(spec)
         mode = input_mode(spec)
         for index, channel in enumerate(spec.get("InputDataConfig") or []):
             validate_channel(self.store, channel, index, input_mode=mode)
-        check_entry_point(self.store, spec, image_entry_point=image_entry_point)
+        builtin = algorithms.builtin_algorithm(image, spec)
+        state: dict[str, Any] = {HOST_COUNT_KEY: host_count(spec)}
+        if builtin is None:
+            check_entry_point(self.store, spec, image_entry_point=image.entry_point)
+        else:
+            algorithms.check_builtin_request(builtin, spec)
+            state[BUILTIN_ALGORITHM_KEY] = builtin.framework
         count = host_count(spec)
         try:
-            self.catalog.create(self.kind, name, spec=spec, state={HOST_COUNT_KEY: count})
+            self.catalog.create(self.kind, name, spec=spec, state=state)
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(exc.message, field="TrainingJobName") from exc
         record = self.catalog.transition(
@@ -192,8 +203,8 @@ class TrainingController(JobController):
 
     # -- create-time checks --------------------------------------------------
 
-    def _check_image(self, spec: dict[str, Any]) -> str | None:
-        """The image must exist (it may still need building); its entry point, if any."""
+    def _check_image(self, spec: dict[str, Any]) -> ImageSpec:
+        """The image must exist (it may still need building); what it is."""
         tag = training_image(spec)
         try:
             record = self.images.get(tag)
@@ -203,8 +214,12 @@ class TrainingController(JobController):
                 "list', or register one",
                 field=IMAGE_FIELD,
             ) from exc
-        entry: str | None = self.images.spec_of(record).entry_point
-        return entry
+        return self.images.spec_of(record)
+
+    def _builtin(self, job: Job) -> algorithms.BuiltinAlgorithm | None:
+        """The built-in algorithm the job runs (decided at create), None for script mode."""
+        framework = self.get(job.name).state.get(BUILTIN_ALGORITHM_KEY)
+        return algorithms.BUILTIN_ALGORITHMS.get(str(framework)) if framework else None
 
     def _check_buckets(self, spec: dict[str, Any]) -> None:
         uris = [("OutputDataConfig.S3OutputPath", spec["OutputDataConfig"]["S3OutputPath"])]
@@ -310,11 +325,13 @@ class TrainingController(JobController):
             }
         )
         entrypoint = algorithm.get("ContainerEntrypoint")
-        command = (
-            [*entrypoint, *(algorithm.get("ContainerArguments") or [])]
-            if entrypoint
-            else list(TRAINING_COMMAND)
-        )
+        builtin = self._builtin(job)
+        if entrypoint:
+            command = [*entrypoint, *(algorithm.get("ContainerArguments") or [])]
+        elif builtin is not None:
+            command = builtin.command
+        else:
+            command = list(TRAINING_COMMAND)
         profile = instance_profile(spec["ResourceConfig"]["InstanceType"])
         return ContainerSpec(
             name=f"training-{job.name}-{host}",
@@ -331,8 +348,8 @@ class TrainingController(JobController):
         return float(job.spec["StoppingCondition"]["MaxRuntimeInSeconds"])
 
     def _on_running(self, job: Job, resumed: bool) -> None:
-        definitions = job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
-        parser = MetricParser(definitions)
+        given = job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
+        parser = MetricParser(algorithms.metric_definitions(self._builtin(job), given))
         first = job.hosts[0]
         if parser and first in job.handles:
             since = int(self.get(job.name).state.get(LINES_KEY) or 0) if resumed else 0

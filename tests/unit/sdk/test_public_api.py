@@ -11,6 +11,7 @@ import modelyard
 PUBLIC = {
     "modelyard.estimator": ["Estimator", "EstimatorBase", "Framework", "TrainingJob"],
     "modelyard.inputs": ["FileSystemInput", "ShuffleConfig", "TrainingInput"],
+    "modelyard.image_uris": ["retrieve"],
     "modelyard.exceptions": ["UnexpectedStatusException"],
     "modelyard.sklearn": ["SKLearn", "SKLearnModel", "SKLearnPredictor", "SKLearnProcessor"],
     "modelyard.sklearn.estimator": ["SKLearn"],
