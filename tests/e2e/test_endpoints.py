@@ -8,8 +8,12 @@ and invoked with sagemaker's serializers and deserializers in every content type
 from __future__ import annotations
 
 import json
+import os
+import signal
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ from modelyard.serializers import (
     NumpySerializer,
     RecordSerializer,
 )
-from modelyard.session import Session
+from modelyard.session import Session, production_variant
 from modelyard.sklearn import SKLearn, SKLearnPredictor
 from tests.fixtures.asgi_server import serve_modelyard
 
@@ -327,3 +331,128 @@ def test_the_pytorch_example_deploys_and_predicts_in_every_content_type(
         predictor.delete_endpoint()
         predictor.delete_model()
     wait_gone(module_session, predictor.endpoint_name)
+
+
+@pytest.fixture(scope="module")
+def two_models(sklearn_estimator: SKLearn, module_session: Session) -> tuple[str, str]:
+    """The example's forest, and a much smaller one trained on the same data."""
+    stump = SKLearn(
+        entry_point="train.py",
+        source_dir=str(EXAMPLES / "sklearn"),
+        framework_version="1.5",
+        instance_type="ml.m5.large",
+        sagemaker_session=module_session,
+        hyperparameters={"n_estimators": 1, "max_depth": 1},
+    )
+    stump.fit(_iris_channels(module_session, "e2e/iris-stump"), logs="None")
+    names = []
+    for name, estimator in (("forest", sklearn_estimator), ("stump", stump)):
+        model = estimator.create_model(model_server_workers=1)
+        model.name = name
+        model.create(instance_type="ml.t2.medium")
+        names.append(name)
+    return names[0], names[1]
+
+
+def test_traffic_splits_70_30_and_a_killed_replica_fails_no_request(
+    two_models: tuple[str, str], session: Session
+) -> None:
+    forest, stump = two_models
+    session.endpoint_from_production_variants(
+        "split",
+        [
+            production_variant(forest, "ml.t2.medium", 2, "Seventy", initial_weight=0.7),
+            production_variant(stump, "ml.t2.medium", 1, "Thirty", initial_weight=0.3),
+        ],
+    )
+    predictor = Predictor("split", session, CSVSerializer(), JSONDeserializer())
+    try:
+        served: Counter[str] = Counter()
+        for _ in range(1000):
+            predictor.predict(IRIS_ROWS[:1])
+            served[str(predictor.last_invoked_variant)] += 1
+        assert abs(served["Seventy"] / 1000 - 0.7) <= 0.05, served
+        assert abs(served["Thirty"] / 1000 - 0.3) <= 0.05, served
+
+        victim = next(
+            r for r in session.endpoint_replicas("split") if r["VariantName"] == "Seventy"
+        )
+        failures: list[str] = []
+        answered = [0]
+        stop = threading.Event()
+
+        def load() -> None:
+            with Session(server_url=session.url, settings=session.settings) as own:
+                mine = Predictor("split", own, CSVSerializer(), JSONDeserializer())
+                while not stop.is_set():
+                    try:
+                        mine.predict(IRIS_ROWS[:1], target_variant="Seventy")
+                        answered[0] += 1
+                    except Exception as exc:
+                        failures.append(repr(exc))
+
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.5)
+            os.killpg(int(victim["Pid"]), signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                running = {
+                    r["ReplicaId"]
+                    for r in session.endpoint_replicas("split")
+                    if r["VariantName"] == "Seventy" and r["Status"] == "Running"
+                }
+                if len(running) == 2 and victim["ReplicaId"] not in running:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError("the killed replica was not replaced")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+        assert failures == []
+        assert answered[0] > 50
+        assert session.describe_endpoint("split")["EndpointStatus"] == "InService"
+        invocations = session.endpoint_metrics("split", "Invocations", "Thirty")
+        assert sum(p["Value"] for p in invocations) == served["Thirty"]
+    finally:
+        predictor.delete_endpoint()
+    wait_gone(session, "split")
+
+
+def test_a_shadow_model_is_compared_in_the_report(
+    two_models: tuple[str, str], session: Session
+) -> None:
+    forest, stump = two_models
+    session.client.post_json(
+        "/endpoint-configs",
+        {
+            "EndpointConfigName": "shadowed",
+            "ProductionVariants": [production_variant(forest, "ml.t2.medium", 1, "Live")],
+            "ShadowProductionVariants": [production_variant(stump, "ml.t2.medium", 1, "Candidate")],
+        },
+    )
+    session.create_endpoint("shadowed", "shadowed")
+    predictor = Predictor("shadowed", session, CSVSerializer(), JSONDeserializer())
+    try:
+        rows = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]] * 10)
+        for row in rows:
+            predictor.predict(row.reshape(1, -1))
+            assert predictor.last_invoked_variant == "Live"
+        deadline = time.monotonic() + 30
+        while session.endpoint_shadow_report("shadowed")["SampledRequests"] < 30:
+            assert time.monotonic() < deadline, "the shadow did not get its copies"
+            time.sleep(0.1)
+        report = session.endpoint_shadow_report("shadowed")
+        assert (report["ProductionVariant"], report["ShadowVariant"]) == ("Live", "Candidate")
+        assert report["Compared"] == 30
+        assert 0 < report["AgreementRate"] < 1  # a one-split stump cannot tell all three apart
+        assert report["Production"]["LatencyP50Ms"] > 0
+        assert report["Shadow"]["LatencyP99Ms"] > 0
+        assert report["Shadow"]["Errors"] == 0
+    finally:
+        predictor.delete_endpoint()
+    wait_gone(session, "shadowed")

@@ -302,6 +302,30 @@ class HostingSessionMixin:
         log.info("Deleting model with name: %s", model_name)
         self.client.delete(f"/models/{model_name}")
 
+    def endpoint_metrics(
+        self,
+        endpoint_name: str,
+        metric_name: str | None = None,
+        variant_name: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The endpoint's per-minute datapoints (modelyard's; CloudWatch's on AWS)."""
+        found: list[dict[str, Any]] = self.client.get_json(
+            f"/endpoints/{endpoint_name}/metrics", MetricName=metric_name, VariantName=variant_name
+        )["Metrics"]
+        return found
+
+    def endpoint_shadow_report(self, endpoint_name: str) -> dict[str, Any]:
+        """Production vs shadow variant: agreement, latency p50/p99, errors (modelyard's)."""
+        found: dict[str, Any] = self.client.get_json(f"/endpoints/{endpoint_name}/shadow-report")
+        return found
+
+    def endpoint_replicas(self, endpoint_name: str) -> list[dict[str, Any]]:
+        """The endpoint's replicas: variant, status, port, process id (modelyard's)."""
+        found: list[dict[str, Any]] = self.client.get_json(f"/endpoints/{endpoint_name}/replicas")[
+            "Replicas"
+        ]
+        return found
+
     def endpoint_in_service_or_not(self, endpoint_name: str) -> bool:
         return bool(describe_endpoint(self.client, endpoint_name)["EndpointStatus"] == "InService")
 
