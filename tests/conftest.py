@@ -16,6 +16,9 @@ from modelyard.config import Settings, get_settings, reset_settings
 
 pytest_plugins = ["tests.fixtures.moto_server", "tests.fixtures.postgres"]
 
+# The sagemaker SDK v2 (a test oracle) warns on import that v3 exists; warnings are errors.
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
 
 @pytest.fixture(autouse=True)
 def modelyard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

@@ -30,6 +30,7 @@ from modelyard.sdk.hosting import production_variant, session_of
 from modelyard.sdk.predictor import Predictor
 
 if TYPE_CHECKING:
+    from modelyard.sdk.compile import CompiledModel
     from modelyard.sdk.data_capture import DataCaptureConfig
     from modelyard.sdk.session import Session
 
@@ -106,6 +107,7 @@ class Model:
         self.endpoint_name: str | None = None
         self.predictor: Any = None
         self._uploaded_code: sourcedir.UploadedCode | None = None
+        self.compiled_model: CompiledModel | None = None
 
     # -- what the container gets ---------------------------------------------------------
 
@@ -273,6 +275,54 @@ class Model:
             predictor.deserializer = deserializer
         self.predictor = predictor
         return predictor
+
+    def compile(
+        self,
+        target_instance_family: str | None,
+        input_shape: dict[str, Any] | str | None,
+        output_path: str,
+        role: str | None = None,
+        tags: list[dict[str, str]] | None = None,
+        job_name: str | None = None,
+        compile_max_run: int = 15 * 60,
+        framework: str | None = None,
+        framework_version: str | None = None,
+        target_platform_os: str | None = None,
+        target_platform_arch: str | None = None,
+        target_platform_accelerator: str | None = None,
+        compiler_options: dict[str, Any] | str | None = None,
+    ) -> Model:
+        """Compile ``model_data`` to a verified ONNX artifact (sagemaker v2's ``Model.compile``).
+
+        As in sagemaker, the model itself now points at the compiled artifact and is
+        returned; the compilation job's report stays in ``self.compiled_model``.
+        """
+        from modelyard.sdk.compile import compile_model_data
+
+        chosen = framework or getattr(self, "_framework_name", "")
+        if not chosen:
+            raise ValueError("compile() needs framework= (e.g. 'sklearn', 'xgboost', 'pytorch')")
+        if not self.model_data:
+            raise ValueError("compile() needs model_data: the model.tar.gz to compile")
+        compiled = compile_model_data(
+            self.session,
+            self.model_data,
+            framework=chosen,
+            output_path=output_path,
+            target_instance_family=target_instance_family,
+            input_shape=input_shape,
+            job_name=job_name,
+            framework_version=framework_version or getattr(self, "framework_version", None),
+            compile_max_run=compile_max_run,
+            tags=tags,
+            target_platform_os=target_platform_os,
+            target_platform_arch=target_platform_arch,
+            target_platform_accelerator=target_platform_accelerator,
+            compiler_options=compiler_options,
+        )
+        self.compiled_model = compiled
+        self.model_data = compiled.model_data
+        return self
 
     def delete_model(self) -> None:
         """DeleteModel of this model."""

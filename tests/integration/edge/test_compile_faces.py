@@ -14,6 +14,7 @@ from modelyard.cli import common
 from modelyard.cli.compilation_jobs import app
 from modelyard.sdk.compile import CompilationFailedError, CompileMixin, compile_model_data
 from modelyard.sdk.estimator import Estimator
+from modelyard.sdk.model import Model
 from modelyard.sdk.session import Session
 from tests.integration.edge.conftest import Plane
 from tests.unit.edge import models
@@ -25,6 +26,26 @@ def test_compile_model_takes_sagemaker_v2_arguments() -> None:
     ours = inspect.signature(CompileMixin.compile_model).parameters
     assert [p for p in theirs if p not in ours] == []
     assert issubclass(Estimator, CompileMixin)
+    theirs_model = inspect.signature(importlib.import_module("sagemaker.model").Model.compile)
+    assert list(inspect.signature(Model.compile).parameters) == list(theirs_model.parameters)
+
+
+def test_model_compile_points_the_model_at_the_onnx_artifact(plane: Plane, tmp_path: Path) -> None:
+    models.sklearn_model(tmp_path / "model", "logistic")
+    uri = plane.put_model_dir("model-compile/model.tar.gz", tmp_path / "model")
+    with Session(server_url=plane.url) as session:
+        model = Model(model_data=uri, sagemaker_session=session)
+        compiled = model.compile(
+            target_instance_family="ml_c5",
+            input_shape={"input": [1, 4]},
+            output_path="s3://edge/out",
+            framework="sklearn",
+            job_name="model-compile-lr",
+        )
+    assert compiled is model
+    assert model.model_data == "s3://edge/out/model-compile-lr/model-onnx-cpu-x86_64.tar.gz"
+    assert model.compiled_model is not None
+    assert model.compiled_model.report["Verification"]["LabelAgreement"] >= 0.99
 
 
 def test_sdk_compiles_an_artifact_and_reports(plane: Plane, tmp_path: Path) -> None:
