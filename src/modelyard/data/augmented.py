@@ -32,6 +32,7 @@ from pathlib import Path
 
 from modelyard.data.channel import ChannelSpec
 from modelyard.data.pipe import start_feeder
+from modelyard.data.progress import ProgressFile
 from modelyard.data.selection import MAX_MANIFEST_BYTES, ObjectRef, host_order
 from modelyard.data.staged import StagedChannel
 from modelyard.data.streams import check_record_size, delivery
@@ -99,7 +100,14 @@ def read_manifest_lines(store: Store, spec: ChannelSpec) -> list[ManifestLine]:
 
 
 def stage_augmented(
-    store: Store, spec: ChannelSpec, channel_dir: Path, host_index: int, host_count: int
+    store: Store,
+    spec: ChannelSpec,
+    channel_dir: Path,
+    host_index: int,
+    host_count: int,
+    *,
+    progress: ProgressFile | None = None,
+    first_epoch: int = 0,
 ) -> StagedChannel:
     """Feed the manifest's lines through ``<channel>_<epoch>`` as Pipe mode does objects."""
     lines = read_manifest_lines(store, spec)
@@ -108,7 +116,16 @@ def stage_augmented(
     def deliver(line: ManifestLine) -> Iterator[bytes]:
         return _line_bytes(store, spec, line)
 
-    feeder = start_feeder(spec, lines, deliver, channel_dir, host_index, host_count)
+    feeder = start_feeder(
+        spec,
+        lines,
+        deliver,
+        channel_dir,
+        host_index,
+        host_count,
+        progress=progress,
+        first_epoch=first_epoch,
+    )
     return StagedChannel(spec.name, "Pipe", channel_dir, object_count=len(mine), feeder=feeder)
 
 

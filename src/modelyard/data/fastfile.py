@@ -47,7 +47,12 @@ Any other store (S3): one named FIFO per object, streamed on every open
       ``torchrun`` workers all loading ``train.csv``) need File mode.
 
 :meth:`StagedChannel.close` stops every stream within ~0.1 s, gives end of file
-to readers still waiting in ``open``, and removes the FIFOs.
+to readers still waiting in ``open``, and removes the FIFOs. :meth:`StagedChannel.detach`
+(the server shuts down, the job goes on) stops the threads but leaves the FIFOs, so
+readers waiting in ``open`` are served by the next server, which re-stages the
+dispatcher over the same FIFOs (:mod:`modelyard.data.resume`); the number of files
+streaming at any moment is kept in a :class:`~modelyard.data.progress.ProgressFile`,
+since a file being streamed when a server goes away is cut short.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -68,6 +74,7 @@ from modelyard.data.file_mode import (
     plan,
     prepare_channel_dir,
 )
+from modelyard.data.progress import ProgressFile
 from modelyard.data.selection import ObjectRef
 from modelyard.data.staged import StagedChannel
 from modelyard.data.streams import read_chunks
@@ -84,9 +91,17 @@ POLL_DUTY_RATIO = 20
 
 
 def stage_fast_file(
-    store: Store, spec: ChannelSpec, objects: Sequence[ObjectRef], channel_dir: Path
+    store: Store,
+    spec: ChannelSpec,
+    objects: Sequence[ObjectRef],
+    channel_dir: Path,
+    *,
+    progress: ProgressFile | None = None,
 ) -> StagedChannel:
-    """Present this host's ``objects`` under ``channel_dir`` without staging their bytes."""
+    """Present this host's ``objects`` under ``channel_dir`` without staging their bytes.
+
+    FIFOs already at their paths (a resumed job) are kept: a script may be waiting on one.
+    """
     prepare_channel_dir(channel_dir)
     chosen = plan(list(objects), channel_dir, spec)
     targets = [(channel_dir.joinpath(*ref.relative_path.split("/")), ref) for ref in chosen]
@@ -95,7 +110,7 @@ def stage_fast_file(
         for target, ref in targets:
             _link_or_symlink(store, ref, target)
     else:
-        feeder = FifoFileServer(store, targets, spec.name)
+        feeder = FifoFileServer(store, targets, spec.name, progress=progress)
         feeder.start()
     return StagedChannel(
         spec.name,
@@ -122,8 +137,16 @@ def _link_or_symlink(store: LocalStore, ref: ObjectRef, target: Path) -> None:
 class FifoFileServer:
     """Streams objects to whoever opens their FIFOs, until stopped."""
 
-    def __init__(self, store: Store, targets: Sequence[tuple[Path, ObjectRef]], name: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        targets: Sequence[tuple[Path, ObjectRef]],
+        name: str,
+        *,
+        progress: ProgressFile | None = None,
+    ) -> None:
         self._store = store
+        self._progress = progress
         self._targets = list(targets)
         self._name = name
         self._stop = threading.Event()
@@ -143,10 +166,22 @@ class FifoFileServer:
     def start(self) -> None:
         for path, _ref in self._targets:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fifo.make_fifo(path)
+            if not (path.exists() and stat.S_ISFIFO(path.lstat().st_mode)):
+                fifo.make_fifo(path)
+        self._record(0)
         self._dispatcher.start()
 
     def stop(self) -> None:
+        self._halt()
+        for path, _ref in self._targets:
+            fifo.release_waiting_reader(path)
+            fifo.remove_fifo(path)
+
+    def detach(self) -> None:
+        """Stop the threads, leave the FIFOs for the next server (see the module doc)."""
+        self._halt()
+
+    def _halt(self) -> None:
         self._stop.set()
         self._wake.set()
         self._dispatcher.join(STOP_TIMEOUT_S)
@@ -154,9 +189,10 @@ class FifoFileServer:
             streams = list(self._streams)
         for thread in streams:
             thread.join(STOP_TIMEOUT_S)
-        for path, _ref in self._targets:
-            fifo.release_waiting_reader(path)
-            fifo.remove_fifo(path)
+
+    def _record(self, streams: int) -> None:
+        if self._progress is not None:
+            self._progress.write(mode="FastFile", streams=streams)
 
     def _active(self) -> int:
         with self._lock:
@@ -203,6 +239,7 @@ class FifoFileServer:
         )
         with self._lock:
             self._streams.add(thread)
+            self._record(len(self._streams))
         thread.start()
 
     def _stream(self, fd: int, ref: ObjectRef) -> None:
@@ -217,8 +254,11 @@ class FifoFileServer:
             self._error = exc
             logger.error("channel %r: streaming %s failed: %s", self._name, ref.uri, exc)
         finally:
+            cut_short = self._stop.is_set()
             writer.close()
             with self._lock:
                 self._streams.discard(threading.current_thread())
                 self.streams_served += 1
+                if not cut_short:  # a stream stopped midway stays counted: it was cut
+                    self._record(len(self._streams))
             self._wake.set()

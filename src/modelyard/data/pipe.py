@@ -21,6 +21,11 @@ One feeder thread per channel:
 4. If the script closes the FIFO early (EPIPE), that epoch simply ends; the
    next one is offered as usual.
 
+:meth:`StagedChannel.detach` (the server shuts down, the job goes on) stops the thread
+but leaves the FIFO and a script waiting to open it; the feeder's
+:class:`~modelyard.data.progress.ProgressFile` tells the next server which epoch to
+feed, or that one was cut short (:mod:`modelyard.data.resume`).
+
 :meth:`StagedChannel.close` stops the feeder within ~0.1 s whatever it is doing
 (waiting for a reader, or for a reader that stopped reading), gives EOF to a
 script blocked opening the FIFO, and removes the FIFO. A failure (a store
@@ -42,6 +47,7 @@ from typing import Generic, TypeVar
 from modelyard.data import fifo
 from modelyard.data.channel import ChannelSpec
 from modelyard.data.file_mode import prepare_channel_dir
+from modelyard.data.progress import ProgressFile
 from modelyard.data.selection import ObjectRef, host_order
 from modelyard.data.staged import StagedChannel
 from modelyard.data.streams import check_record_size, delivery
@@ -65,8 +71,12 @@ def stage_pipe(
     channel_dir: Path,
     host_index: int,
     host_count: int,
+    *,
+    progress: ProgressFile | None = None,
+    first_epoch: int = 0,
 ) -> StagedChannel:
-    """Create ``<channel>_0`` and start feeding; ``objects`` is the whole channel, unordered."""
+    """Create ``<channel>_<first_epoch>`` (normally 0) and start feeding; ``objects`` is
+    the whole channel, unordered. ``progress`` records how far feeding got."""
     if spec.recordio and not spec.gzip:
         for ref in objects:
             check_record_size(ref.size, ref.uri)
@@ -75,7 +85,16 @@ def stage_pipe(
     def deliver(ref: ObjectRef) -> Iterable[bytes]:
         return delivery(store, ref, gzip=spec.gzip, recordio_wrap=spec.recordio)
 
-    feeder = start_feeder(spec, objects, deliver, channel_dir, host_index, host_count)
+    feeder = start_feeder(
+        spec,
+        objects,
+        deliver,
+        channel_dir,
+        host_index,
+        host_count,
+        progress=progress,
+        first_epoch=first_epoch,
+    )
     return StagedChannel(
         spec.name,
         "Pipe",
@@ -93,19 +112,38 @@ def start_feeder(
     channel_dir: Path,
     host_index: int,
     host_count: int,
+    *,
+    progress: ProgressFile | None = None,
+    first_epoch: int = 0,
 ) -> PipeFeeder[Item]:
-    """Feed ``items`` (objects, manifest lines) epoch after epoch, each as ``deliver`` gives it."""
+    """Feed ``items`` (objects, manifest lines) epoch after epoch, each as ``deliver`` gives
+    it, from ``first_epoch`` on (a new server resuming an earlier one's feeding)."""
     prepare_channel_dir(channel_dir)
-    remove_stale_fifos(channel_dir)
-    feeder = PipeFeeder(spec, items, deliver, channel_dir, host_index, host_count)
+    remove_stale_fifos(channel_dir, keep=fifo_path(channel_dir, first_epoch))
+    feeder = PipeFeeder(
+        spec,
+        items,
+        deliver,
+        channel_dir,
+        host_index,
+        host_count,
+        progress=progress,
+        first_epoch=first_epoch,
+    )
     feeder.start()
     return feeder
 
 
-def remove_stale_fifos(channel_dir: Path) -> None:
-    """Remove ``<channel>_<n>`` FIFOs an earlier feeder of this channel left behind."""
+def remove_stale_fifos(channel_dir: Path, *, keep: Path | None = None) -> None:
+    """Remove ``<channel>_<n>`` FIFOs an earlier feeder of this channel left behind.
+
+    ``keep`` is the FIFO a resumed feeder goes on with: a script may be blocked opening
+    it, and a replaced FIFO would leave it blocked on the old one for ever.
+    """
     pattern = re.compile(re.escape(channel_dir.name) + r"_\d+")
     for path in channel_dir.parent.iterdir():
+        if path == keep:
+            continue
         if pattern.fullmatch(path.name) and stat.S_ISFIFO(path.lstat().st_mode):
             fifo.remove_fifo(path)
 
@@ -121,6 +159,9 @@ class PipeFeeder(Generic[Item]):
         channel_dir: Path,
         host_index: int,
         host_count: int,
+        *,
+        progress: ProgressFile | None = None,
+        first_epoch: int = 0,
     ) -> None:
         self._spec = spec
         self._items = list(items)
@@ -131,7 +172,8 @@ class PipeFeeder(Generic[Item]):
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"pipe-{spec.name}", daemon=True)
-        self.epoch = 0
+        self._progress = progress
+        self.epoch = first_epoch
         self.epochs_completed = 0
         self.bytes_fed = 0
 
@@ -140,18 +182,35 @@ class PipeFeeder(Generic[Item]):
         return self._error
 
     def start(self) -> None:
-        fifo.make_fifo(fifo_path(self._channel_dir, 0))
+        path = fifo_path(self._channel_dir, self.epoch)
+        if not (path.exists() and stat.S_ISFIFO(path.lstat().st_mode)):
+            fifo.make_fifo(path)  # a resumed feeder keeps the FIFO a script may wait on
+        self._record(reading=False)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(STOP_TIMEOUT_S)
-        if self._thread.is_alive():
-            logger.warning("pipe feeder of channel %r did not stop in time", self._spec.name)
+        if not self._halt():
             return
         path = fifo_path(self._channel_dir, self.epoch)
         fifo.release_waiting_reader(path)
         fifo.remove_fifo(path)
+
+    def detach(self) -> None:
+        """Stop feeding but leave the current FIFO, and a script waiting on it, for the
+        next server (see :mod:`modelyard.data.progress`)."""
+        self._halt()
+
+    def _halt(self) -> bool:
+        self._stop.set()
+        self._thread.join(STOP_TIMEOUT_S)
+        if self._thread.is_alive():
+            logger.warning("pipe feeder of channel %r did not stop in time", self._spec.name)
+            return False
+        return True
+
+    def _record(self, *, reading: bool) -> None:
+        if self._progress is not None:
+            self._progress.write(mode="Pipe", epoch=self.epoch, reading=reading)
 
     def _run(self) -> None:
         try:
@@ -162,6 +221,7 @@ class PipeFeeder(Generic[Item]):
                     return
                 writer = fifo.FifoWriter(fd, self._stop)
                 try:
+                    self._record(reading=True)
                     self._feed_epoch(writer)
                 finally:
                     self.bytes_fed += writer.bytes_written
@@ -169,6 +229,10 @@ class PipeFeeder(Generic[Item]):
                     carry_on = not stopping and self._error is None
                     if carry_on:
                         fifo.make_fifo(fifo_path(self._channel_dir, self.epoch + 1))
+                        # Every byte is in the pipe: whatever happens to this server now,
+                        # the script reads the whole epoch.
+                        if self._progress is not None:
+                            self._progress.write(mode="Pipe", epoch=self.epoch + 1, reading=False)
                     writer.close()
                     if not stopping:
                         fifo.remove_fifo(path)

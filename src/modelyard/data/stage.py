@@ -9,6 +9,7 @@ from typing import Any
 from modelyard.data.channel import FileSystemSource, parse_channel
 from modelyard.data.file_mode import stage_file
 from modelyard.data.filesystem import stage_file_system
+from modelyard.data.progress import ProgressFile
 from modelyard.data.selection import check_host, host_order, list_all_objects
 from modelyard.data.staged import StagedChannel
 from modelyard.store.base import Store
@@ -23,6 +24,7 @@ def stage_channel(
     host_count: int,
     input_mode: str,
     progress: Callable[[int], None] | None = None,
+    progress_path: Path | None = None,
 ) -> StagedChannel:
     """Make one ``InputDataConfig`` channel available under ``dest`` (``<jobdir>/input/data``).
 
@@ -30,6 +32,8 @@ def stage_channel(
     ``input_mode`` is the job's ``TrainingInputMode``, which the channel's own
     ``InputMode`` overrides. ``progress`` receives byte counts as File mode
     writes (from worker threads); other modes stage no bytes up front.
+    ``progress_path`` is where Pipe and FastFile feeders record how far they got, for
+    :func:`modelyard.data.resume_channel` after a server restart.
 
     File returns when every file is in place; FileSystem when the link is made;
     Pipe and FastFile return at once with feeder threads running until
@@ -43,18 +47,21 @@ def stage_channel(
     channel_dir = dest / spec.name
     if isinstance(spec.source, FileSystemSource):
         return stage_file_system(spec, channel_dir)
+    record = ProgressFile(progress_path) if progress_path is not None else None
     if spec.s3.data_type == "AugmentedManifestFile":
         from modelyard.data.augmented import stage_augmented
 
-        return stage_augmented(store, spec, channel_dir, host_index, host_count)
+        return stage_augmented(store, spec, channel_dir, host_index, host_count, progress=record)
     objects = list_all_objects(store, spec)
     if spec.input_mode == "Pipe":
         from modelyard.data.pipe import stage_pipe
 
-        return stage_pipe(store, spec, objects, channel_dir, host_index, host_count)
+        return stage_pipe(
+            store, spec, objects, channel_dir, host_index, host_count, progress=record
+        )
     mine = host_order(objects, spec, host_index, host_count)
     if spec.input_mode == "FastFile":
         from modelyard.data.fastfile import stage_fast_file
 
-        return stage_fast_file(store, spec, mine, channel_dir)
+        return stage_fast_file(store, spec, mine, channel_dir, progress=record)
     return stage_file(store, spec, mine, channel_dir, progress=progress)

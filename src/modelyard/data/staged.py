@@ -14,6 +14,10 @@ class Feeder(Protocol):
     def stop(self) -> None:
         """Stop feeding and release threads and FIFOs; returns promptly, idempotent."""
 
+    def detach(self) -> None:
+        """Stop the threads but leave the FIFOs (and scripts waiting on them) in place, for
+        a new server to feed (:mod:`modelyard.data.resume`); returns promptly."""
+
     @property
     def error(self) -> BaseException | None:
         """The failure that ended feeding early, if any."""
@@ -75,6 +79,15 @@ class StagedChannel:
             self._closed = True
         if self._feeder is not None:
             self._feeder.stop()
+
+    def detach(self) -> None:
+        """The server goes away, the job stays: stop the feeder threads, keep the FIFOs."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._feeder is not None:
+            self._feeder.detach()
 
     def __enter__(self) -> StagedChannel:
         return self

@@ -141,6 +141,13 @@ class JobController(abc.ABC):
     def _release(self, job: Job) -> None:  # noqa: B027 - optional hook
         """Called once the job has ended (not when the server shuts down): free disk space."""
 
+    def _leave(self, job: Job) -> None:
+        """The server shuts down and leaves the job running for the next one: let go of
+        what this process holds for it. Default: close the job's closeables."""
+        for closeable in job.closeables:
+            with contextlib.suppress(Exception):
+                closeable.close()
+
     # -- reading -------------------------------------------------------------
 
     def get(self, name: str) -> ResourceRecord:
@@ -186,9 +193,13 @@ class JobController(abc.ABC):
             log.exception("%s %s failed in the platform", self.kind.value, job.name)
             self._finish_failed(job, f"InternalServerError: {type(exc).__name__}: {exc}")
         finally:
-            for closeable in job.closeables:
+            if ended:
+                for closeable in job.closeables:
+                    with contextlib.suppress(Exception):
+                        closeable.close()
+            else:
                 with contextlib.suppress(Exception):
-                    closeable.close()
+                    self._leave(job)
             if ended:
                 try:
                     self._release(job)

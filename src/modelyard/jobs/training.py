@@ -53,7 +53,13 @@ from modelyard.container.jobdir import (
     write_job_dir,
 )
 from modelyard.container.paths import JobPaths
-from modelyard.data import StagedChannel, stage_channel, validate_channel
+from modelyard.data import (
+    FeedInterruptedError,
+    StagedChannel,
+    resume_channel,
+    stage_channel,
+    validate_channel,
+)
 from modelyard.errors import (
     AlreadyExistsError,
     ImageBuildError,
@@ -99,6 +105,8 @@ IMAGE_FIELD = "AlgorithmSpecification.TrainingImage"
 TRAINING_COMMAND = ["python", "-m", "modelyard.container.training"]
 #: State key: the framework whose built-in algorithm the job runs (no script).
 BUILTIN_ALGORITHM_KEY = "BuiltinAlgorithm"
+#: Under a job's directory: the Pipe / FastFile feeders' progress files, per host.
+FEEDERS_DIR = "feeders"
 MODEL_ARTIFACTS_KEY = "ModelArtifacts"
 OUTPUT_ARTIFACTS_KEY = "OutputArtifacts"
 _STOP_EXIT_CODES = frozenset({143, 137, -15, -9})
@@ -273,6 +281,7 @@ class TrainingController(JobController):
                         host_index=index,
                         host_count=len(job.hosts),
                         input_mode=input_mode(spec, channel),
+                        progress_path=self._progress_path(job, host, channel["ChannelName"]),
                     )
                 except ModelyardError as exc:
                     raise JobFailedError(
@@ -347,7 +356,54 @@ class TrainingController(JobController):
         """Counted from the launch of the containers (staging and image builds are free)."""
         return float(job.spec["StoppingCondition"]["MaxRuntimeInSeconds"])
 
+    def _progress_path(self, job: Job, host: str, channel: str) -> Path:
+        """Where a Pipe / FastFile feeder records its progress (outside the host's /opt/ml)."""
+        return self.jobs_dir / job.name / FEEDERS_DIR / host / f"{channel}.json"
+
+    def _resume_feeders(self, job: Job) -> None:
+        """Feed the Pipe / FastFile channels of a re-adopted job again, or fail it honestly
+        when the old server was cut off mid-stream (see :mod:`modelyard.data.resume`)."""
+        spec = job.spec
+        for index, host in enumerate(job.hosts):
+            data_dir = JobPaths(self._host_dir(job, host)).input_data_dir
+            for channel in spec.get("InputDataConfig") or []:
+                name = channel["ChannelName"]
+                try:
+                    staged = resume_channel(
+                        self.store,
+                        channel,
+                        data_dir,
+                        host_index=index,
+                        host_count=len(job.hosts),
+                        input_mode=input_mode(spec, channel),
+                        progress_path=self._progress_path(job, host, name),
+                    )
+                except FeedInterruptedError as exc:
+                    where = f" (on {host})" if len(job.hosts) > 1 else ""
+                    raise JobFailedError(
+                        f"InternalServerError: {exc}{where}; create the job again"
+                    ) from exc
+                except ModelyardError as exc:
+                    raise JobFailedError(
+                        f"InternalServerError: channel {name!r} could not be fed again after "
+                        f"a server restart: {exc}"
+                    ) from exc
+                if staged is not None:
+                    job.closeables.append(staged)
+                    job.data.setdefault("channels", []).append(staged)
+
+    def _leave(self, job: Job) -> None:
+        """Feeders stop but leave their FIFOs (a script may wait on one) to the next server."""
+        for closeable in job.closeables:
+            with contextlib.suppress(Exception):
+                if isinstance(closeable, StagedChannel):
+                    closeable.detach()
+                else:
+                    closeable.close()
+
     def _on_running(self, job: Job, resumed: bool) -> None:
+        if resumed:
+            self._resume_feeders(job)
         given = job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
         parser = MetricParser(algorithms.metric_definitions(self._builtin(job), given))
         first = job.hosts[0]
@@ -414,6 +470,7 @@ class TrainingController(JobController):
 
     def _release(self, job: Job) -> None:
         """Drop the staged input data (copies, FIFOs, links); configs, model and output stay."""
+        shutil.rmtree(self.jobs_dir / job.name / FEEDERS_DIR, ignore_errors=True)
         for host in job.hosts:
             data_dir = JobPaths(self._host_dir(job, host)).input_data_dir
             if not data_dir.is_dir():

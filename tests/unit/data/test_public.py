@@ -8,10 +8,12 @@ import modelyard.data
 def test_public_names() -> None:
     assert sorted(modelyard.data.__all__) == [
         "ChannelSpec",
+        "FeedInterruptedError",
         "ObjectRef",
         "StagedChannel",
         "list_channel_objects",
         "parse_channel",
+        "resume_channel",
         "stage_channel",
         "validate_channel",
     ]
