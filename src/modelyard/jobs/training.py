@@ -9,7 +9,7 @@ side effect; see :mod:`modelyard.jobs.base` for stop, max runtime and restart):
 ``Downloading``
     every host ``algo-i`` gets its job directory ``<home>/jobs/training/<job>/algo-i/``
     (:func:`modelyard.container.write_job_dir`); the source bundle is extracted into
-    its ``code/``, the channels are staged by :func:`modelyard.data.stage_channel`,
+    its ``code/``, the channels are staged (:mod:`modelyard.jobs.training_channels`),
     checkpoints restored. ``DownloadingTrainingImage`` while the image builds, if it
     is not built yet.
 ``Training``
@@ -53,13 +53,7 @@ from modelyard.container.jobdir import (
     write_job_dir,
 )
 from modelyard.container.paths import JobPaths
-from modelyard.data import (
-    FeedInterruptedError,
-    StagedChannel,
-    resume_channel,
-    stage_channel,
-    validate_channel,
-)
+from modelyard.data import validate_channel
 from modelyard.errors import (
     AlreadyExistsError,
     ImageBuildError,
@@ -70,7 +64,7 @@ from modelyard.errors import (
 from modelyard.ids import ResourceKind
 from modelyard.images.registry import ImageRegistry
 from modelyard.images.spec import ImageSpec
-from modelyard.jobs import algorithms, distribution, training_describe
+from modelyard.jobs import algorithms, distribution, training_channels, training_describe
 from modelyard.jobs.base import JobController
 from modelyard.jobs.checkpoints import CheckpointSyncer, restore_checkpoints
 from modelyard.jobs.instance_types import instance_profile
@@ -105,8 +99,6 @@ IMAGE_FIELD = "AlgorithmSpecification.TrainingImage"
 TRAINING_COMMAND = ["python", "-m", "modelyard.container.training"]
 #: State key: the framework whose built-in algorithm the job runs (no script).
 BUILTIN_ALGORITHM_KEY = "BuiltinAlgorithm"
-#: Under a job's directory: the Pipe / FastFile feeders' progress files, per host.
-FEEDERS_DIR = "feeders"
 MODEL_ARTIFACTS_KEY = "ModelArtifacts"
 OUTPUT_ARTIFACTS_KEY = "OutputArtifacts"
 _STOP_EXIT_CODES = frozenset({143, 137, -15, -9})
@@ -259,7 +251,7 @@ class TrainingController(JobController):
         data_config = input_data_config_from_channels(
             channels, training_input_mode=input_mode(spec)
         )
-        for index, host in enumerate(job.hosts):
+        for host in job.hosts:
             self._check_interrupted(job)
             paths = write_job_dir(
                 self._host_dir(job, host),
@@ -272,24 +264,9 @@ class TrainingController(JobController):
                     safe_extract(bundle, paths.code_dir)
                 except SourceBundleError as exc:
                     raise JobFailedError(f"ClientError: {exc}") from exc
-            for channel in channels:
-                try:
-                    staged = stage_channel(
-                        self.store,
-                        channel,
-                        paths.input_data_dir,
-                        host_index=index,
-                        host_count=len(job.hosts),
-                        input_mode=input_mode(spec, channel),
-                        progress_path=self._progress_path(job, host, channel["ChannelName"]),
-                    )
-                except ModelyardError as exc:
-                    raise JobFailedError(
-                        f"ClientError: channel {channel['ChannelName']!r} could not be "
-                        f"staged: {exc}"
-                    ) from exc
-                job.closeables.append(staged)
-                job.data.setdefault("channels", []).append(staged)
+            training_channels.stage_host_channels(
+                self.store, job, self.jobs_dir / job.name, host, paths
+            )
             checkpoint = spec.get("CheckpointConfig")
             if checkpoint:
                 local = paths.base_dir / checkpoint_relative_path(checkpoint["LocalPath"])
@@ -356,54 +333,14 @@ class TrainingController(JobController):
         """Counted from the launch of the containers (staging and image builds are free)."""
         return float(job.spec["StoppingCondition"]["MaxRuntimeInSeconds"])
 
-    def _progress_path(self, job: Job, host: str, channel: str) -> Path:
-        """Where a Pipe / FastFile feeder records its progress (outside the host's /opt/ml)."""
-        return self.jobs_dir / job.name / FEEDERS_DIR / host / f"{channel}.json"
-
-    def _resume_feeders(self, job: Job) -> None:
-        """Feed the Pipe / FastFile channels of a re-adopted job again, or fail it honestly
-        when the old server was cut off mid-stream (see :mod:`modelyard.data.resume`)."""
-        spec = job.spec
-        for index, host in enumerate(job.hosts):
-            data_dir = JobPaths(self._host_dir(job, host)).input_data_dir
-            for channel in spec.get("InputDataConfig") or []:
-                name = channel["ChannelName"]
-                try:
-                    staged = resume_channel(
-                        self.store,
-                        channel,
-                        data_dir,
-                        host_index=index,
-                        host_count=len(job.hosts),
-                        input_mode=input_mode(spec, channel),
-                        progress_path=self._progress_path(job, host, name),
-                    )
-                except FeedInterruptedError as exc:
-                    where = f" (on {host})" if len(job.hosts) > 1 else ""
-                    raise JobFailedError(
-                        f"InternalServerError: {exc}{where}; create the job again"
-                    ) from exc
-                except ModelyardError as exc:
-                    raise JobFailedError(
-                        f"InternalServerError: channel {name!r} could not be fed again after "
-                        f"a server restart: {exc}"
-                    ) from exc
-                if staged is not None:
-                    job.closeables.append(staged)
-                    job.data.setdefault("channels", []).append(staged)
-
     def _leave(self, job: Job) -> None:
-        """Feeders stop but leave their FIFOs (a script may wait on one) to the next server."""
-        for closeable in job.closeables:
-            with contextlib.suppress(Exception):
-                if isinstance(closeable, StagedChannel):
-                    closeable.detach()
-                else:
-                    closeable.close()
+        training_channels.detach_feeders(job)
 
     def _on_running(self, job: Job, resumed: bool) -> None:
         if resumed:
-            self._resume_feeders(job)
+            training_channels.resume_feeders(
+                self.store, job, self.jobs_dir / job.name, lambda host: self._host_dir(job, host)
+            )
         given = job.spec["AlgorithmSpecification"].get("MetricDefinitions") or []
         parser = MetricParser(algorithms.metric_definitions(self._builtin(job), given))
         first = job.hosts[0]
@@ -439,16 +376,9 @@ class TrainingController(JobController):
         self._periodic(job)
 
     def _outcome(self, job: Job, exit_codes: dict[str, int]) -> Outcome:
-        for staged in job.data.get("channels", []):
-            if isinstance(staged, StagedChannel) and staged.error is not None:
-                # Feeding a channel failed (Pipe, FastFile): that explains the job.
-                return Outcome(
-                    FAILED,
-                    self.phases.failed,
-                    f"ClientError: channel {staged.name!r} could not be delivered: {staged.error}"[
-                        :1024
-                    ],
-                )
+        reason = training_channels.delivery_failure(job)
+        if reason is not None:
+            return Outcome(FAILED, self.phases.failed, reason)
         failed = [(host, code) for host, code in exit_codes.items() if code != 0]
         if not failed:
             return Outcome(COMPLETED, self.phases.completed)
@@ -470,16 +400,9 @@ class TrainingController(JobController):
 
     def _release(self, job: Job) -> None:
         """Drop the staged input data (copies, FIFOs, links); configs, model and output stay."""
-        shutil.rmtree(self.jobs_dir / job.name / FEEDERS_DIR, ignore_errors=True)
-        for host in job.hosts:
-            data_dir = JobPaths(self._host_dir(job, host)).input_data_dir
-            if not data_dir.is_dir():
-                continue
-            for entry in data_dir.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
+        training_channels.release_channels(
+            job, self.jobs_dir / job.name, lambda host: self._host_dir(job, host)
+        )
 
     def _collect(self, job: Job, outcome: Outcome) -> dict[str, Any]:
         """Upload algo-1's model (unless the job failed) and output data."""
