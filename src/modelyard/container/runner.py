@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -55,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 STDERR_TAIL_BYTES = 64 * 1024
 _TRACEBACK_START = "Traceback (most recent call last):"
+_CHILD_FAILED = "torch.distributed.elastic.multiprocessing.errors.ChildFailedError"
 _TAIL_LINES = 30
 _FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -207,6 +209,19 @@ class TorchDistributedRunner(ProcessRunner):
             master_port=port,
             rendezvous_given=bool(env.settings.master_addr or env.settings.master_port),
         )
+
+    def run(self, command: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> ProcessResult:
+        """As :meth:`ProcessRunner.run`; a failure is quoted from the worker, not torchrun.
+
+        torchrun ends a failed run with its own ``ChildFailedError`` traceback, after the
+        worker's output: that traceback is dropped from the excerpt, so the FailureReason
+        shows the worker's error (its traceback, else its last lines).
+        """
+        result = super().run(command, env=env, cwd=cwd)
+        start = result.stderr_tail.rfind(_TRACEBACK_START)
+        if result.exit_code != 0 and _CHILD_FAILED in result.stderr_tail[start:] and start > 0:
+            return dataclasses.replace(result, stderr_tail=result.stderr_tail[:start])
+        return result
 
     def entry_point_command(
         self, entry_point: EntryPoint, args: Sequence[str], python: str

@@ -126,6 +126,7 @@ def test_a_host_failing_before_the_rendezvous_stops_the_other(pytorch_plane: Pla
     assert described["TrainingJobStatus"] == "Failed"
     reason = described["FailureReason"]
     assert reason.startswith("AlgorithmError: ExecuteUserScriptError"), reason
+    assert "this host gives up before the rendezvous" in reason  # the worker's, not torchrun's
     assert reason.endswith("(on algo-2)"), reason
 
 
