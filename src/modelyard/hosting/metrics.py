@@ -9,6 +9,10 @@ timestamped at the minute's start (UTC). Readers (the API, autoscaling, alarms)
 get persisted minutes and the minutes still in memory alike from
 :meth:`MetricsStore.points` / :meth:`MetricsStore.value`.
 
+Loops that must react within seconds (autoscaling, a deployment's alarms, tests that
+cannot wait for minutes) read :meth:`MetricsStore.recent`: the same aggregates over the
+last N seconds, kept per second in memory for :data:`RECENT_WINDOW_S` seconds.
+
 =========================  ==========================================================
 metric                     per minute
 =========================  ==========================================================
@@ -50,10 +54,11 @@ METRIC_NAMES = (
     "MemoryUtilization",
 )
 MINUTE_S = 60
+RECENT_WINDOW_S = 900
 
 
 @dataclass(slots=True)
-class _Minute:
+class _Bucket:
     invocations: int = 0
     errors_4xx: int = 0
     errors_5xx: int = 0
@@ -65,6 +70,19 @@ class _Minute:
     utilization_samples: int = 0
     cpu_percent: float = 0.0
     memory_percent: float = 0.0
+
+    def add(self, other: _Bucket) -> None:
+        self.invocations += other.invocations
+        self.errors_4xx += other.errors_4xx
+        self.errors_5xx += other.errors_5xx
+        self.model_errors += other.model_errors
+        self.latency_count += other.latency_count
+        self.model_latency_us += other.model_latency_us
+        self.overhead_latency_us += other.overhead_latency_us
+        self.instances = max(self.instances, other.instances)
+        self.utilization_samples += other.utilization_samples
+        self.cpu_percent += other.cpu_percent
+        self.memory_percent += other.memory_percent
 
     def values(self) -> dict[str, float]:
         found: dict[str, float] = {
@@ -84,7 +102,7 @@ class _Minute:
         return found
 
 
-_Key = tuple[str, str, int]  # endpoint, variant, minute start (epoch seconds)
+_Key = tuple[str, str, int]  # endpoint, variant, bucket start (epoch seconds)
 
 
 class MetricsStore:
@@ -94,14 +112,21 @@ class MetricsStore:
         self.catalog = catalog
         self.clock = clock
         self._lock = threading.Lock()
-        self._minutes: dict[_Key, _Minute] = {}
+        self._minutes: dict[_Key, _Bucket] = {}
+        self._seconds: dict[_Key, _Bucket] = {}
 
-    def _minute(self, endpoint: str, variant: str) -> _Minute:
-        key = (endpoint, variant, int(self.clock()) // MINUTE_S * MINUTE_S)
-        found = self._minutes.get(key)
-        if found is None:
-            found = self._minutes[key] = _Minute()
-        return found
+    def _buckets(self, endpoint: str, variant: str) -> tuple[_Bucket, _Bucket]:
+        """This minute's and this second's buckets (called under the lock)."""
+        now = int(self.clock())
+        minute_key = (endpoint, variant, now // MINUTE_S * MINUTE_S)
+        minute = self._minutes.get(minute_key)
+        if minute is None:
+            minute = self._minutes[minute_key] = _Bucket()
+        second_key = (endpoint, variant, now)
+        second = self._seconds.get(second_key)
+        if second is None:
+            second = self._seconds[second_key] = _Bucket()
+        return minute, second
 
     def record_invocation(
         self,
@@ -115,18 +140,18 @@ class MetricsStore:
     ) -> None:
         """One answered request (the hot path's only metric call)."""
         with self._lock:
-            minute = self._minute(endpoint, variant)
-            minute.invocations += 1
-            if 400 <= status < 500:
-                minute.errors_4xx += 1
-            elif status >= 500:
-                minute.errors_5xx += 1
-            if model_error:
-                minute.model_errors += 1
-            if model_latency_us is not None and overhead_latency_us is not None:
-                minute.latency_count += 1
-                minute.model_latency_us += model_latency_us
-                minute.overhead_latency_us += overhead_latency_us
+            for bucket in self._buckets(endpoint, variant):
+                bucket.invocations += 1
+                if 400 <= status < 500:
+                    bucket.errors_4xx += 1
+                elif status >= 500:
+                    bucket.errors_5xx += 1
+                if model_error:
+                    bucket.model_errors += 1
+                if model_latency_us is not None and overhead_latency_us is not None:
+                    bucket.latency_count += 1
+                    bucket.model_latency_us += model_latency_us
+                    bucket.overhead_latency_us += overhead_latency_us
 
     def record_utilization(
         self,
@@ -139,18 +164,21 @@ class MetricsStore:
     ) -> None:
         """A sample of the variant's replicas: how many serve, their CPU and memory."""
         with self._lock:
-            minute = self._minute(endpoint, variant)
-            minute.instances = max(minute.instances, instances)
-            minute.utilization_samples += 1
-            minute.cpu_percent += cpu_percent
-            minute.memory_percent += memory_percent
+            for bucket in self._buckets(endpoint, variant):
+                bucket.instances = max(bucket.instances, instances)
+                bucket.utilization_samples += 1
+                bucket.cpu_percent += cpu_percent
+                bucket.memory_percent += memory_percent
 
     def flush(self, *, everything: bool = False) -> int:
         """Persist completed minutes (every minute with ``everything``); points written."""
-        current = int(self.clock()) // MINUTE_S * MINUTE_S
+        now = int(self.clock())
+        current = now // MINUTE_S * MINUTE_S
         with self._lock:
             done = [k for k in self._minutes if everything or k[2] < current]
             taken = {k: self._minutes.pop(k) for k in done}
+            for key in [k for k in self._seconds if k[2] <= now - RECENT_WINDOW_S]:
+                del self._seconds[key]
         by_endpoint: dict[str, list[tuple[str, datetime, float]]] = {}
         for (endpoint, variant, start), minute in taken.items():
             at = datetime.fromtimestamp(start, UTC)
@@ -170,8 +198,9 @@ class MetricsStore:
     def forget(self, endpoint: str) -> None:
         """Drop what is still in memory for a deleted endpoint."""
         with self._lock:
-            for key in [k for k in self._minutes if k[0] == endpoint]:
-                del self._minutes[key]
+            for buckets in (self._minutes, self._seconds):
+                for key in [k for k in buckets if k[0] == endpoint]:
+                    del buckets[key]
 
     def points(
         self, endpoint: str, *, metric: str | None = None, variant: str | None = None
@@ -221,6 +250,23 @@ class MetricsStore:
             for p in self.points(endpoint, metric=metric, variant=variant)
             if _as_utc(p["Timestamp"]).timestamp() + MINUTE_S > cutoff
         ]
+
+    def recent(self, endpoint: str, variant: str, metric: str, *, window_s: float) -> float | None:
+        """One metric aggregated over the last ``window_s`` seconds (None: no data).
+
+        Counts are summed over the window, latencies and utilisation averaged over it,
+        ``InvocationsPerInstance`` is the window's invocations over the most replicas that
+        served in it. The window is at most :data:`RECENT_WINDOW_S` seconds.
+        """
+        cutoff = self.clock() - min(window_s, RECENT_WINDOW_S)
+        merged = _Bucket()
+        found = False
+        with self._lock:
+            for (name, variant_name, second), bucket in self._seconds.items():
+                if name == endpoint and variant_name == variant and second + 1 > cutoff:
+                    merged.add(bucket)
+                    found = True
+        return merged.values().get(metric) if found else None
 
 
 def _as_utc(at: datetime) -> datetime:

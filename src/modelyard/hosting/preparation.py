@@ -7,6 +7,8 @@ every variant, and fails the deployment with the error otherwise.
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelyard.errors import ValidationError
 from modelyard.hosting.deployments import Deployment, VariantLaunch
 from modelyard.hosting.model_data import ModelData
@@ -18,25 +20,44 @@ from modelyard.jobs.instance_types import instance_profile
 def prepare_launches(
     deployment: Deployment, images: ImageRegistry, model_data: ModelData
 ) -> dict[str, VariantLaunch]:
-    """What each variant of ``deployment`` is launched with: its image built, its model's
-    files in place (an inference pipeline of several containers is refused for now)."""
-    launches: dict[str, VariantLaunch] = {}
-    for variant in deployment.variant_specs():
-        model_name = variant["ModelName"]
-        model = deployment.models[model_name]
-        containers = containers_of(model["Spec"])
-        if len(containers) != 1:
-            raise ValidationError(
-                f"model {model_name!r} is an inference pipeline of {len(containers)} "
-                "containers: deploying pipelines is not supported yet"
-            )
-        container = containers[0]
-        image = str(container["Image"])
-        launches[variant["VariantName"]] = VariantLaunch(
-            image_root=images.ensure_ready(image),
-            base_dir=model_data.prepare(model_name, model["Version"], 0, container),
-            environment={str(k): str(v) for k, v in (container.get("Environment") or {}).items()},
-            profile=instance_profile(variant.get("InstanceType", "local")),
-            image=image,
+    """What each variant of ``deployment`` is launched with."""
+    return {
+        variant["VariantName"]: prepare_model_launch(
+            variant["ModelName"],
+            deployment.models[variant["ModelName"]],
+            variant.get("InstanceType", "local"),
+            images,
+            model_data,
         )
-    return launches
+        for variant in deployment.variant_specs()
+    }
+
+
+def prepare_model_launch(
+    model_name: str,
+    model: dict[str, Any],
+    instance_type: str,
+    images: ImageRegistry,
+    model_data: ModelData,
+) -> VariantLaunch:
+    """What replicas of one model are launched with: its image built, its files in place.
+
+    ``model`` is the model as a deployment snapshots it (``{"Spec", "Version"}``); batch
+    transform launches its replicas from the same preparation. An inference pipeline of
+    several containers is refused for now.
+    """
+    containers = containers_of(model["Spec"])
+    if len(containers) != 1:
+        raise ValidationError(
+            f"model {model_name!r} is an inference pipeline of {len(containers)} "
+            "containers: deploying pipelines is not supported yet"
+        )
+    container = containers[0]
+    image = str(container["Image"])
+    return VariantLaunch(
+        image_root=images.ensure_ready(image),
+        base_dir=model_data.prepare(model_name, model["Version"], 0, container),
+        environment={str(k): str(v) for k, v in (container.get("Environment") or {}).items()},
+        profile=instance_profile(instance_type),
+        image=image,
+    )

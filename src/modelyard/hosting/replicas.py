@@ -42,11 +42,16 @@ LABEL_ENDPOINT = "modelyard.endpoint"
 LABEL_VARIANT = "modelyard.variant"
 LABEL_REPLICA = "modelyard.replica"
 KIND_VALUE = "endpoint-replica"
+TRANSFORM_KIND_VALUE = "transform-replica"
 
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """Everything needed to start one replica of a variant."""
+    """Everything needed to start one replica of a variant.
+
+    ``endpoint`` names the owner: an endpoint, or a transform job when ``kind`` is
+    :data:`TRANSFORM_KIND_VALUE` (labelled apart, so neither adopts the other's replicas).
+    """
 
     replica_id: str
     endpoint: str
@@ -56,6 +61,7 @@ class LaunchRequest:
     environment: dict[str, str]
     profile: InstanceProfile
     model_timeout_s: float
+    kind: str = KIND_VALUE
 
 
 class ReplicaProcess:
@@ -177,14 +183,14 @@ class ReplicaLauncher:
         env.setdefault("SAGEMAKER_MODEL_SERVER_TIMEOUT", f"{request.model_timeout_s:g}")
         env["MODELYARD_BIND_HOST"] = HOST
         spec = ContainerSpec(
-            name=f"endpoint-{request.endpoint}-{request.variant}",
+            name=f"{request.kind.removesuffix('-replica')}-{request.endpoint}-{request.variant}",
             command=list(SERVE_COMMAND),
             image_root=request.image_root,
             env=env,
             resources=request.profile.resources,
             ports={PORT_NAME: 8080},
             labels={
-                LABEL_KIND: KIND_VALUE,
+                LABEL_KIND: request.kind,
                 LABEL_ENDPOINT: request.endpoint,
                 LABEL_VARIANT: request.variant,
                 LABEL_REPLICA: request.replica_id,
@@ -211,14 +217,14 @@ class ReplicaLauncher:
                 return handle
         return None
 
-    def running_for(self, endpoint: str) -> list[Handle]:
-        """Every running container labelled as a replica of ``endpoint``."""
+    def running_for(self, endpoint: str, kind: str = KIND_VALUE) -> list[Handle]:
+        """Every running container labelled as a replica (of ``kind``) of ``endpoint``."""
         found: list[Handle] = []
         for handle in self.runtime.list():
             spec = getattr(handle, "spec", None)
             if (
                 isinstance(spec, ContainerSpec)
-                and spec.labels.get(LABEL_KIND) == KIND_VALUE
+                and spec.labels.get(LABEL_KIND) == kind
                 and spec.labels.get(LABEL_ENDPOINT) == endpoint
                 and handle.is_running()
             ):

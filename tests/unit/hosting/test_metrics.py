@@ -102,3 +102,47 @@ def test_metrics_of_a_deleted_endpoint_are_dropped(catalog: SqlCatalog) -> None:
     )
     store.forget("ep")
     assert store.points("ep") == []
+
+
+def test_recent_aggregates_the_last_seconds_for_loops_that_cannot_wait_a_minute(
+    catalog: SqlCatalog,
+) -> None:
+    clock = Clock(1000.0)
+    store = MetricsStore(catalog, clock=clock)
+    store.record_invocation(
+        "ep", "A", 500, model_error=True, model_latency_us=900, overhead_latency_us=100
+    )
+    clock.now = 1020.0
+    for status in (200, 200, 500):
+        store.record_invocation(
+            "ep",
+            "A",
+            status,
+            model_error=status >= 500,
+            model_latency_us=300,
+            overhead_latency_us=100,
+        )
+    store.record_utilization("ep", "A", instances=2, cpu_percent=80.0, memory_percent=5.0)
+    clock.now = 1025.0
+
+    assert store.recent("ep", "A", "Invocations", window_s=10) == 3.0
+    assert store.recent("ep", "A", "Invocation5XXErrors", window_s=10) == 1.0
+    assert store.recent("ep", "A", "ModelLatency", window_s=10) == 300.0
+    assert store.recent("ep", "A", "InvocationsPerInstance", window_s=10) == 1.5
+    assert store.recent("ep", "A", "CPUUtilization", window_s=10) == 80.0
+    assert store.recent("ep", "A", "Invocations", window_s=60) == 4.0
+    assert store.recent("ep", "B", "Invocations", window_s=60) is None
+
+
+def test_recent_forgets_what_is_older_than_its_window_while_minutes_persist(
+    catalog: SqlCatalog,
+) -> None:
+    clock = Clock(0.0)
+    store = MetricsStore(catalog, clock=clock)
+    store.record_invocation(
+        "ep", "A", 200, model_error=False, model_latency_us=1, overhead_latency_us=1
+    )
+    clock.now = 2000.0
+    store.flush()
+    assert store.recent("ep", "A", "Invocations", window_s=900) is None
+    assert values(store, "Invocations") == [1.0]
