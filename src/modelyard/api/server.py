@@ -1,9 +1,11 @@
 """Running the control-plane server: in the foreground, or in the background for a home.
 
 A running server of a home is described by ``<home>/run/server.json`` (pid, url,
-process start time). Clients of that home find it there; the start time guards
-against a recycled pid. The socket is bound before the file is written, so a
-client that reads the file can connect at once.
+process start time in clock ticks since boot). Clients of that home find it there; the
+start time guards against a recycled pid (ticks, not psutil's epoch ``create_time``,
+which moves when the wall clock is adjusted: see ``runtime.local_handle.start_ticks_of``).
+The socket is bound before the file is written, so a client that reads the file can
+connect at once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import uvicorn
 
 from modelyard.config import Settings
 from modelyard.errors import ServerUnavailableError
+from modelyard.runtime.local_handle import start_ticks_of
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +39,13 @@ STATE_FILE = "server.json"
 class ServerState:
     pid: int
     url: str
-    create_time: float
+    start_ticks: int
 
     def is_alive(self) -> bool:
+        if start_ticks_of(self.pid) != self.start_ticks:
+            return False
         try:
-            process = psutil.Process(self.pid)
-            same = abs(process.create_time() - self.create_time) < 1.0
-            return same and bool(process.status() != psutil.STATUS_ZOMBIE)
+            return bool(psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE)
         except psutil.Error:
             return False
 
@@ -56,7 +59,7 @@ def read_state(settings: Settings) -> ServerState | None:
     try:
         raw = json.loads(state_path(settings).read_text())
         state = ServerState(
-            pid=int(raw["pid"]), url=str(raw["url"]), create_time=float(raw["create_time"])
+            pid=int(raw["pid"]), url=str(raw["url"]), start_ticks=int(raw["start_ticks"])
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -209,8 +212,8 @@ def _port_in_use(host: str, port: int) -> bool:
 
 def _write_state(settings: Settings, url: str) -> None:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    me = psutil.Process()
-    body = {"pid": me.pid, "url": url, "create_time": me.create_time()}
+    pid = os.getpid()
+    body = {"pid": pid, "url": url, "start_ticks": start_ticks_of(pid)}
     temp = state_path(settings).with_suffix(".tmp")
     temp.write_text(json.dumps(body))
     temp.replace(state_path(settings))
