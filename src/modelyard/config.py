@@ -120,6 +120,30 @@ class Settings(BaseSettings):
     endpoint_stop_grace_s: float = Field(
         default=30.0, ge=0, description="SIGTERM-to-SIGKILL grace when a replica is retired."
     )
+    endpoint_drain_timeout_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a scaled-in replica, already out of the route, may take to "
+        "finish its requests in flight before it is stopped anyway.",
+    )
+    autoscaling_interval_s: float = Field(
+        default=10.0, gt=0, description="How often autoscaling evaluates its policies."
+    )
+    autoscaling_evaluation_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=900,
+        description="Autoscaling reads each metric over this many seconds (SageMaker: one "
+        "minute); invocation counts are normalised to per minute, so a policy's TargetValue "
+        "means what it means in SageMaker.",
+    )
+    autoscaling_scale_in_window_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=900,
+        description="Scale-in also needs the metric below target over this longer window "
+        "(SageMaker's low alarm: 15 one-minute datapoints).",
+    )
     capture_flush_interval_s: float = Field(
         default=5.0, gt=0, description="Data capture: longest time a captured line waits."
     )

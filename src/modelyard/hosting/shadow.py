@@ -14,6 +14,11 @@ the caller. Per endpoint, :class:`ShadowRecorder` keeps counts and the latest
 Two answers agree when both succeeded and their bodies are equal: byte for byte, or
 as JSON / CSV numbers equal within a relative tolerance of 1e-6 (a different float
 formatting is not a disagreement).
+
+The report survives a server restart: :meth:`ShadowRecorder.persist` writes the stats
+that changed since the last call into their endpoint's catalog state (``ShadowReport``:
+counts and the latency samples), the endpoint loop calls it with its metrics flush and
+at shutdown, and :meth:`ShadowRecorder.restore` loads them when the endpoint is rebuilt.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelyard.catalog.base import Catalog
+from modelyard.errors import NotFoundError
+from modelyard.ids import ResourceKind
+
 REL_TOLERANCE = 1e-6
+#: The key of an endpoint's catalog state that keeps its shadow stats.
+STATE_KEY = "ShadowReport"
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -99,8 +110,39 @@ class ShadowStats:
     shadow_latency_ms: deque[float] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        self.production_latency_ms = deque(maxlen=self.max_samples)
-        self.shadow_latency_ms = deque(maxlen=self.max_samples)
+        self.production_latency_ms = deque(self.production_latency_ms, maxlen=self.max_samples)
+        self.shadow_latency_ms = deque(self.shadow_latency_ms, maxlen=self.max_samples)
+
+    def to_state(self) -> dict[str, Any]:
+        """What the catalog keeps (read back by :meth:`from_state`)."""
+        return {
+            "ProductionVariant": self.production_variant,
+            "ShadowVariant": self.shadow_variant,
+            "SampledRequests": self.sampled,
+            "Compared": self.compared,
+            "Agreements": self.agreements,
+            "Dropped": self.dropped,
+            "ProductionErrors": self.production_errors,
+            "ShadowErrors": self.shadow_errors,
+            "ProductionLatencyMs": list(self.production_latency_ms),
+            "ShadowLatencyMs": list(self.shadow_latency_ms),
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any], max_samples: int) -> ShadowStats:
+        return cls(
+            production_variant=str(data["ProductionVariant"]),
+            shadow_variant=str(data["ShadowVariant"]),
+            max_samples=max_samples,
+            sampled=int(data.get("SampledRequests", 0)),
+            compared=int(data.get("Compared", 0)),
+            agreements=int(data.get("Agreements", 0)),
+            dropped=int(data.get("Dropped", 0)),
+            production_errors=int(data.get("ProductionErrors", 0)),
+            shadow_errors=int(data.get("ShadowErrors", 0)),
+            production_latency_ms=deque(float(v) for v in data.get("ProductionLatencyMs", [])),
+            shadow_latency_ms=deque(float(v) for v in data.get("ShadowLatencyMs", [])),
+        )
 
 
 class ShadowRecorder:
@@ -109,6 +151,7 @@ class ShadowRecorder:
     def __init__(self, *, max_samples: int = 10_000) -> None:
         self.max_samples = max_samples
         self._stats: dict[str, ShadowStats] = {}
+        self._changed: set[str] = set()
         self._lock = threading.Lock()
 
     def _get(self, endpoint: str, production: str, shadow: str) -> ShadowStats:
@@ -119,6 +162,7 @@ class ShadowRecorder:
             or stats.shadow_variant != shadow
         ):
             stats = self._stats[endpoint] = ShadowStats(production, shadow, self.max_samples)
+        self._changed.add(endpoint)
         return stats
 
     def dropped(self, endpoint: str, production: str, shadow: str) -> None:
@@ -164,6 +208,25 @@ class ShadowRecorder:
     def forget(self, endpoint: str) -> None:
         with self._lock:
             self._stats.pop(endpoint, None)
+            self._changed.discard(endpoint)
+
+    def restore(self, endpoint: str, data: dict[str, Any]) -> None:
+        """Load an endpoint's stats as :meth:`persist` wrote them (after a restart)."""
+        stats = ShadowStats.from_state(data, self.max_samples)
+        with self._lock:
+            self._stats.setdefault(endpoint, stats)
+
+    def persist(self, catalog: Catalog) -> int:
+        """Write the stats changed since the last call to their endpoints; how many."""
+        with self._lock:
+            changed = {e: self._stats[e].to_state() for e in self._changed if e in self._stats}
+            self._changed.clear()
+        for endpoint, data in changed.items():
+            try:
+                catalog.update(ResourceKind.ENDPOINT, endpoint, state_updates={STATE_KEY: data})
+            except NotFoundError:
+                continue  # deleted meanwhile: its report goes with it
+        return len(changed)
 
 
 def shadow_report(endpoint: str, stats: ShadowStats) -> dict[str, Any]:

@@ -30,9 +30,15 @@ _INDEX = re.compile(r"\.\d+(?=\.|$)")
 @functools.cache
 def sagemaker_shapes() -> dict[str, Any]:
     """The ``shapes`` of botocore's SageMaker service model."""
+    return service_shapes("sagemaker")
+
+
+@functools.cache
+def service_shapes(service: str) -> dict[str, Any]:
+    """The ``shapes`` of one botocore service model (``application-autoscaling``...)."""
     from botocore.loaders import Loader
 
-    model: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")
+    model: dict[str, Any] = Loader().load_service_model(service, "service-2")
     shapes: dict[str, Any] = model["shapes"]
     return shapes
 
@@ -61,9 +67,11 @@ class Relaxed:
     optional: frozenset[str] = field(default_factory=frozenset)
 
 
-def validate_request(shape_name: str, body: object, relaxed: Relaxed | None = None) -> None:
+def validate_request(
+    shape_name: str, body: object, relaxed: Relaxed | None = None, *, service: str = "sagemaker"
+) -> None:
     """Raise ``ValidationError`` naming the first field of ``body`` that breaks the shape."""
-    _Checker(sagemaker_shapes(), relaxed or Relaxed()).check(shape_name, body, "")
+    _Checker(service_shapes(service), relaxed or Relaxed()).check(shape_name, body, "")
 
 
 class _Checker:
