@@ -35,20 +35,25 @@ from modelyard.hosting.endpoint_configs import (
     variants_of,
 )
 from modelyard.hosting.replica_set import HealthPolicy, ReplicaSet
-from modelyard.hosting.replicas import ReplicaProcess
+from modelyard.hosting.replicas import ContainerLaunch, ReplicaProcess
 from modelyard.hosting.routing import EndpointRoute, ReplicaTarget, ShadowRoute, VariantRoute
 from modelyard.jobs.instance_types import InstanceProfile
 
 
 @dataclass(frozen=True)
 class VariantLaunch:
-    """What a variant's replicas are launched with (prepared once per deployment)."""
+    """What a variant's replicas are launched with (prepared once per deployment).
+
+    For an inference pipeline, ``containers`` lists every container in order and the
+    other fields describe the first one.
+    """
 
     image_root: Path
     base_dir: Path
     environment: dict[str, str]
     profile: InstanceProfile
     image: str
+    containers: tuple[ContainerLaunch, ...] = ()
 
 
 @dataclass

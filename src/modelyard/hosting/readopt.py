@@ -6,6 +6,10 @@ Runtime if its process still runs; one launched but never recorded (the server d
 between) is found by its label; either way it starts over as ``Starting`` and serves
 again once its ``/ping`` answers. Replicas of no known deployment, and containers
 labelled for the endpoint that nobody recorded, are to be stopped.
+
+An inference pipeline's replica is one group (its front and a process per container):
+its ``HandleId`` lists them all, and it is adopted only if every one still runs (a
+group with a dead member is stopped, and the variant launches a whole new one).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable
 
 from modelyard.catalog.base import ResourceRecord
 from modelyard.hosting.deployments import Deployment, EndpointState
+from modelyard.hosting.replica_process import HANDLE_SEPARATOR
 from modelyard.hosting.replica_set import HealthPolicy
 from modelyard.hosting.replicas import ReplicaLauncher, ReplicaProcess
 from modelyard.ids import utcnow
@@ -59,7 +64,7 @@ def readopt(
         state.processes[replica_id] = process
         state.owners[replica_id] = (deployment.deployment_id, variant)
         state.launched_at[replica_id] = entry.get("LaunchedAt") or utcnow().isoformat()
-    known = {p.handle_id for p in state.processes.values()}
+    known = {one for p in state.processes.values() for one in p.handle_id.split(HANDLE_SEPARATOR)}
     for handle in launcher.running_for(record.name):
         if handle.id not in known:
             log.info("endpoint %s: stopping unrecorded replica %s", record.name, handle.id)

@@ -268,6 +268,7 @@ class Reconciler:
             environment=launch.environment,
             profile=launch.profile,
             model_timeout_s=self.settings.invocation_timeout_s,
+            containers=launch.containers,
         )
         future = self.pool.submit(self.launcher.launch, request)
 

@@ -1,4 +1,4 @@
-"""The one module that talks to replica processes: launch, adopt, probe, measure, stop.
+"""The one module that talks to replica processes: launch, adopt, find.
 
 A replica is ``python -m modelyard.container.serving serve`` run by the
 :class:`~modelyard.runtime.Runtime` with the model's image, on a port named ``http``
@@ -8,6 +8,13 @@ environment or the instance type's CPUs (at most the machine's), the instance ty
 CPU and memory limits, and labels naming the endpoint, variant and replica (so a
 replica launched by a server that died before recording it is found again).
 
+A replica of an inference pipeline is a group: one such serving process per container
+(each with its own image, model directory and environment, labelled with its index),
+then a chaining front (``python -m modelyard.hosting.pipeline_front``, run with
+modelyard's own interpreter) that owns the replica's port and passes each answer to the
+next container. Every member carries the replica's labels, so a restarted server
+adopts the whole group, and the sweep of unrecorded processes sees them all.
+
 Everything above this module (:mod:`.replica_set`, :mod:`.endpoints`) sees replicas
 only through :class:`ReplicaProcess` and :class:`ReplicaLauncher`, and is tested with
 fakes of them.
@@ -15,34 +22,69 @@ fakes of them.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import logging
 import os
-import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
+import modelyard
 from modelyard.errors import NotFoundError
-from modelyard.hosting.replica_set import Health, Probe
-from modelyard.hosting.routing import ReplicaTarget
+from modelyard.hosting.replica_process import (
+    HANDLE_SEPARATOR,
+    HOST,
+    PORT_NAME,
+    PipelineMember,
+    PipelineReplicaProcess,
+    ReplicaProcess,
+)
 from modelyard.jobs.instance_types import InstanceProfile
-from modelyard.runtime.base import ContainerSpec, Handle, Runtime
+from modelyard.runtime.base import ContainerSpec, Handle, Resources, Runtime
+
+__all__ = [
+    "ContainerLaunch",
+    "LaunchRequest",
+    "PipelineReplicaProcess",
+    "ReplicaLauncher",
+    "ReplicaProcess",
+    "worker_count",
+]
 
 log = logging.getLogger(__name__)
 
 SERVE_COMMAND = ["python", "-m", "modelyard.container.serving", "serve"]
-PORT_NAME = "http"
-HOST = "127.0.0.1"
+FRONT_MODULE = "modelyard.hosting.pipeline_front"
 LABEL_KIND = "modelyard.kind"
 LABEL_ENDPOINT = "modelyard.endpoint"
 LABEL_VARIANT = "modelyard.variant"
 LABEL_REPLICA = "modelyard.replica"
+#: ``front`` or ``container`` for the members of a pipeline replica (absent otherwise).
+LABEL_ROLE = "modelyard.pipeline-role"
+LABEL_INDEX = "modelyard.pipeline-index"
+ROLE_FRONT = "front"
+ROLE_CONTAINER = "container"
 KIND_VALUE = "endpoint-replica"
 TRANSFORM_KIND_VALUE = "transform-replica"
+#: What the front waits for a container beyond the model's own timeout (which the
+#: container enforces and answers as a 504 itself).
+FRONT_TIMEOUT_MARGIN_S = 5.0
+#: Environment a pipeline container may not choose: the platform gives it its port.
+_PLATFORM_OWNED = ("SAGEMAKER_SUBMIT_DIRECTORY", "SAGEMAKER_BIND_TO_PORT")
+
+
+@dataclass(frozen=True)
+class ContainerLaunch:
+    """One container of an inference pipeline, prepared (see :mod:`.preparation`).
+
+    ``label`` names it in errors and logs (``container 1 (xgboost:2.1)``).
+    """
+
+    image_root: Path
+    base_dir: Path
+    environment: dict[str, str]
+    image: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +93,8 @@ class LaunchRequest:
 
     ``endpoint`` names the owner: an endpoint, or a transform job when ``kind`` is
     :data:`TRANSFORM_KIND_VALUE` (labelled apart, so neither adopts the other's replicas).
+    ``containers`` lists an inference pipeline's containers in order (two or more); the
+    single-container fields then describe the first one.
     """
 
     replica_id: str
@@ -62,101 +106,7 @@ class LaunchRequest:
     profile: InstanceProfile
     model_timeout_s: float
     kind: str = KIND_VALUE
-
-
-class ReplicaProcess:
-    """A launched replica: its address, its health, its resource use, its stop."""
-
-    def __init__(self, replica_id: str, handle: Handle) -> None:
-        self.replica_id = replica_id
-        self.handle = handle
-        port = handle.ports().get(PORT_NAME)
-        if port is None:
-            raise NotFoundError(f"replica {replica_id} has no '{PORT_NAME}' port")
-        self.target = ReplicaTarget(replica_id, HOST, port)
-        self._processes: dict[int, psutil.Process] = {}
-
-    @property
-    def handle_id(self) -> str:
-        return self.handle.id
-
-    def pid(self) -> int | None:
-        return self.handle.pid()
-
-    def probe(self, timeout_s: float) -> Probe:
-        """``GET /ping`` (after checking that the process still runs)."""
-        code = self.handle.exit_code()
-        if code is not None:
-            return Probe(Health.EXITED, f"exit code {code}")
-        conn = http.client.HTTPConnection(self.target.host, self.target.port, timeout=timeout_s)
-        try:
-            conn.request("GET", "/ping")
-            response = conn.getresponse()
-            body = response.read()
-        except ConnectionRefusedError:
-            return Probe(Health.STARTING, "not listening yet")
-        except (OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, socket.timeout | TimeoutError):
-                return Probe(Health.UNRESPONSIVE, f"no answer to /ping within {timeout_s:g} s")
-            return Probe(Health.UNRESPONSIVE, f"/ping failed: {exc}")
-        finally:
-            conn.close()
-        if response.status == 200:
-            return Probe(Health.READY)
-        message = _model_error(body)
-        if response.status == 503 and message is not None:
-            return Probe(Health.MODEL_FAILED, message)
-        return Probe(Health.UNRESPONSIVE, f"/ping answered {response.status}")
-
-    def utilization(self) -> tuple[float, int]:
-        """CPU percent (summed over cores, since the last call) and resident bytes."""
-        pid = self.handle.pid()
-        if pid is None:
-            return 0.0, 0
-        cpu = 0.0
-        rss = 0
-        try:
-            root = psutil.Process(pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0.0, 0
-        seen: dict[int, psutil.Process] = {}
-        for process in tree:
-            cached = self._processes.get(process.pid, process)
-            try:
-                cpu += cached.cpu_percent(interval=None)
-                rss += cached.memory_info().rss
-            except psutil.Error:
-                continue
-            seen[process.pid] = cached
-        self._processes = seen
-        return cpu, rss
-
-    def stop(self, grace_s: float) -> int | None:
-        """SIGTERM (the replica drains what it has), SIGKILL after ``grace_s``."""
-        try:
-            return self.handle.stop(grace_s)
-        except NotFoundError:
-            return None
-
-    def logs_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(Exception):
-            found = list(self.handle.logs())
-            return "\n".join(found[-lines:])
-        return ""
-
-
-def _model_error(body: bytes) -> str | None:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict) and error.get("code") == "ModelError":
-        handler = error.get("handler")
-        message = str(error.get("message", ""))
-        return f"{handler}: {message}" if handler else message
-    return None
+    containers: tuple[ContainerLaunch, ...] = ()
 
 
 def worker_count(environment: dict[str, str], profile: InstanceProfile) -> int:
@@ -168,6 +118,72 @@ def worker_count(environment: dict[str, str], profile: InstanceProfile) -> int:
     return max(1, min(profile.vcpus or machine, machine))
 
 
+def _labels(request: LaunchRequest, **extra: str) -> dict[str, str]:
+    return {
+        LABEL_KIND: request.kind,
+        LABEL_ENDPOINT: request.endpoint,
+        LABEL_VARIANT: request.variant,
+        LABEL_REPLICA: request.replica_id,
+        **extra,
+    }
+
+
+def _serving_spec(
+    request: LaunchRequest,
+    name: str,
+    image_root: Path,
+    base_dir: Path,
+    environment: dict[str, str],
+    labels: dict[str, str],
+) -> ContainerSpec:
+    env = {k: v for k, v in environment.items() if k not in _PLATFORM_OWNED}
+    env["SAGEMAKER_BASE_DIR"] = str(base_dir)
+    env["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(worker_count(environment, request.profile))
+    env.setdefault("SAGEMAKER_MODEL_SERVER_TIMEOUT", f"{request.model_timeout_s:g}")
+    env["MODELYARD_BIND_HOST"] = HOST
+    return ContainerSpec(
+        name=name,
+        command=list(SERVE_COMMAND),
+        image_root=image_root,
+        env=env,
+        resources=request.profile.resources,
+        ports={PORT_NAME: 8080},
+        labels=labels,
+    )
+
+
+def _front_spec(request: LaunchRequest, name: str, members: list[PipelineMember]) -> ContainerSpec:
+    """The chaining front, run by this very interpreter (it needs modelyard, no image)."""
+    chain = [
+        {
+            "label": member.label,
+            "host": member.process.target.host,
+            "port": member.process.target.port,
+            "accept": launch.environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", ""),
+        }
+        for member, launch in zip(members, request.containers, strict=True)
+    ]
+    source_root = Path(modelyard.__file__ or "").resolve().parent.parent
+    return ContainerSpec(
+        name=name,
+        command=[sys.executable, "-m", FRONT_MODULE],
+        env={
+            "PYTHONPATH": str(source_root),
+            "MODELYARD_BIND_HOST": HOST,
+            "MODELYARD_PIPELINE_CHAIN": json.dumps(chain),
+            "MODELYARD_PIPELINE_TIMEOUT_S": f"{request.model_timeout_s + FRONT_TIMEOUT_MARGIN_S:g}",
+        },
+        resources=Resources(),
+        ports={PORT_NAME: 8080},
+        labels=_labels(request, **{LABEL_ROLE: ROLE_FRONT}),
+    )
+
+
+def _spec_of(handle: Handle) -> ContainerSpec | None:
+    spec = getattr(handle, "spec", None)
+    return spec if isinstance(spec, ContainerSpec) else None
+
+
 class ReplicaLauncher:
     """Starts replicas through the Runtime, and finds them again after a restart."""
 
@@ -175,55 +191,126 @@ class ReplicaLauncher:
         self.runtime = runtime
 
     def launch(self, request: LaunchRequest) -> ReplicaProcess:
-        env = {k: v for k, v in request.environment.items() if k != "SAGEMAKER_SUBMIT_DIRECTORY"}
-        env["SAGEMAKER_BASE_DIR"] = str(request.base_dir)
-        env["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(
-            worker_count(request.environment, request.profile)
-        )
-        env.setdefault("SAGEMAKER_MODEL_SERVER_TIMEOUT", f"{request.model_timeout_s:g}")
-        env["MODELYARD_BIND_HOST"] = HOST
-        spec = ContainerSpec(
-            name=f"{request.kind.removesuffix('-replica')}-{request.endpoint}-{request.variant}",
-            command=list(SERVE_COMMAND),
-            image_root=request.image_root,
-            env=env,
-            resources=request.profile.resources,
-            ports={PORT_NAME: 8080},
-            labels={
-                LABEL_KIND: request.kind,
-                LABEL_ENDPOINT: request.endpoint,
-                LABEL_VARIANT: request.variant,
-                LABEL_REPLICA: request.replica_id,
-            },
+        name = f"{request.kind.removesuffix('-replica')}-{request.endpoint}-{request.variant}"
+        if len(request.containers) > 1:
+            return self._launch_pipeline(request, name)
+        spec = _serving_spec(
+            request,
+            name,
+            request.image_root,
+            request.base_dir,
+            request.environment,
+            _labels(request),
         )
         handle = self.runtime.launch(spec)
         return ReplicaProcess(request.replica_id, handle)
 
-    def adopt(self, replica_id: str, handle_id: str) -> ReplicaProcess | None:
-        """The replica launched earlier under ``handle_id``, if it still runs."""
+    def _launch_pipeline(self, request: LaunchRequest, name: str) -> PipelineReplicaProcess:
+        """Every container, then the front that knows their ports; all or nothing."""
+        members: list[PipelineMember] = []
         try:
-            handle = self.runtime.adopt(handle_id)
-            if not handle.is_running():
+            for index, container in enumerate(request.containers):
+                spec = _serving_spec(
+                    request,
+                    f"{name}-c{index}",
+                    container.image_root,
+                    container.base_dir,
+                    container.environment,
+                    _labels(request, **{LABEL_ROLE: ROLE_CONTAINER, LABEL_INDEX: str(index)}),
+                )
+                handle = self.runtime.launch(spec)
+                process = ReplicaProcess(f"{request.replica_id}/{index}", handle)
+                members.append(PipelineMember(index, container.label, process))
+            front = self.runtime.launch(_front_spec(request, name, members))
+        except Exception:
+            for member in members:
+                member.process.stop(0.0)
+            raise
+        return PipelineReplicaProcess(request.replica_id, front, members)
+
+    def adopt(self, replica_id: str, handle_id: str) -> ReplicaProcess | None:
+        """The replica launched earlier under ``handle_id``, if it (all of it) still runs.
+
+        A pipeline replica's ``handle_id`` lists its front and its containers
+        (:class:`PipelineReplicaProcess`); a front's handle alone also finds its
+        containers by their labels.
+        """
+        ids = handle_id.split(HANDLE_SEPARATOR)
+        try:
+            handles = [self.runtime.adopt(one) for one in ids]
+            if not all(handle.is_running() for handle in handles):
                 return None
-            return ReplicaProcess(replica_id, handle)
+            front, containers = handles[0], handles[1:]
+            spec = _spec_of(front)
+            if not containers and spec is not None and spec.labels.get(LABEL_ROLE) == ROLE_FRONT:
+                containers = self._members_of(replica_id)
+                if not containers:
+                    return None
+            if not containers:
+                return ReplicaProcess(replica_id, front)
+            return PipelineReplicaProcess(replica_id, front, self._members(replica_id, containers))
         except NotFoundError:
             return None
 
-    def find(self, replica_id: str) -> Handle | None:
-        """A container labelled with ``replica_id`` (launched, never recorded)."""
+    def _members(self, replica_id: str, handles: list[Handle]) -> list[PipelineMember]:
+        """Pipeline members from their handles, labelled as the front names them."""
+        members = []
+        chain = self._front_chain(replica_id)
+        for index, handle in enumerate(handles):
+            label = chain[index] if index < len(chain) else f"container {index}"
+            members.append(
+                PipelineMember(index, label, ReplicaProcess(f"{replica_id}/{index}", handle))
+            )
+        return members
+
+    def _front_chain(self, replica_id: str) -> list[str]:
         for handle in self.runtime.list():
-            spec = getattr(handle, "spec", None)
-            if isinstance(spec, ContainerSpec) and spec.labels.get(LABEL_REPLICA) == replica_id:
+            spec = _spec_of(handle)
+            if (
+                spec is not None
+                and spec.labels.get(LABEL_REPLICA) == replica_id
+                and spec.labels.get(LABEL_ROLE) == ROLE_FRONT
+            ):
+                chain = json.loads(spec.env.get("MODELYARD_PIPELINE_CHAIN", "[]"))
+                return [str(link["label"]) for link in chain]
+        return []
+
+    def _members_of(self, replica_id: str) -> list[Handle]:
+        """The running containers labelled as members of ``replica_id``, in order."""
+        found: list[tuple[int, Handle]] = []
+        for handle in self.runtime.list():
+            spec = _spec_of(handle)
+            if (
+                spec is not None
+                and spec.labels.get(LABEL_REPLICA) == replica_id
+                and spec.labels.get(LABEL_ROLE) == ROLE_CONTAINER
+                and handle.is_running()
+            ):
+                found.append((int(spec.labels.get(LABEL_INDEX, "0")), handle))
+        return [handle for _, handle in sorted(found, key=lambda item: item[0])]
+
+    def find(self, replica_id: str) -> Handle | None:
+        """A replica labelled ``replica_id`` (launched, never recorded): a pipeline's front."""
+        for handle in self.runtime.list():
+            spec = _spec_of(handle)
+            if (
+                spec is not None
+                and spec.labels.get(LABEL_REPLICA) == replica_id
+                and spec.labels.get(LABEL_ROLE) != ROLE_CONTAINER
+            ):
                 return handle
         return None
 
     def running_for(self, endpoint: str, kind: str = KIND_VALUE) -> list[Handle]:
-        """Every running container labelled as a replica (of ``kind``) of ``endpoint``."""
+        """Every running container labelled as a replica (of ``kind``) of ``endpoint``.
+
+        A pipeline replica's front and containers are all listed.
+        """
         found: list[Handle] = []
         for handle in self.runtime.list():
-            spec = getattr(handle, "spec", None)
+            spec = _spec_of(handle)
             if (
-                isinstance(spec, ContainerSpec)
+                spec is not None
                 and spec.labels.get(LABEL_KIND) == kind
                 and spec.labels.get(LABEL_ENDPOINT) == endpoint
                 and handle.is_running()
