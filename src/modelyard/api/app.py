@@ -31,6 +31,7 @@ from modelyard.api.routes import (
     objects,
     processing_jobs,
     training_jobs,
+    transform_jobs,
 )
 from modelyard.api.services import Services
 from modelyard.errors import AuthenticationError, ModelyardError
@@ -48,12 +49,14 @@ def create_app(services: Services) -> FastAPI:
         services.training.reconcile()
         services.processing.reconcile()
         services.edge.reconcile()
+        services.transform.reconcile()
         services.endpoints.start()
         yield
         services.endpoints.shutdown()
         services.endpoints.router.close()
         services.training.shutdown()
         services.processing.shutdown()
+        services.transform.shutdown()
         services.edge.shutdown()
 
     app = FastAPI(
@@ -75,6 +78,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(frameworks.router, tags=["images"])
     app.include_router(training_jobs.router, tags=["training jobs"])
     app.include_router(processing_jobs.router, tags=["processing jobs"])
+    app.include_router(transform_jobs.router, tags=["transform jobs"])
     app.include_router(compilation_jobs.router, tags=["edge"])
     app.include_router(edge_packaging_jobs.router, tags=["edge"])
     app.include_router(edge.router, tags=["edge"])

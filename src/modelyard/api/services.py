@@ -16,6 +16,7 @@ from modelyard.images.builder import VenvBuilder
 from modelyard.images.registry import ImageRegistry
 from modelyard.jobs.processing import ProcessingController
 from modelyard.jobs.training import TrainingController
+from modelyard.jobs.transform import TransformController
 from modelyard.runtime import Runtime, get_runtime
 from modelyard.store import Store, get_store
 
@@ -31,11 +32,13 @@ class Services:
     edge: EdgeServices
     processing: ProcessingController
     endpoints: EndpointController
+    transform: TransformController
 
     def close(self) -> None:
         self.endpoints.shutdown()
         self.training.shutdown()
         self.processing.shutdown()
+        self.transform.shutdown()
         self.edge.shutdown()
         self.catalog.close()
         self.store.close()
@@ -60,4 +63,5 @@ def build_services(settings: Settings) -> Services:
         edge=EdgeServices.build(catalog, store, runtime, images, settings),
         processing=processing,
         endpoints=EndpointController(catalog, store, runtime, images, settings),
+        transform=TransformController(catalog, store, runtime, images, settings),
     )

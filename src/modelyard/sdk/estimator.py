@@ -312,6 +312,51 @@ class EstimatorBase(CompileMixin):
             container_startup_health_check_timeout=container_startup_health_check_timeout,
         )
 
+    def transformer(
+        self,
+        instance_count: int,
+        instance_type: str,
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        accept: str | None = None,
+        env: dict[str, str] | None = None,
+        max_concurrent_transforms: int | None = None,
+        max_payload: int | None = None,
+        tags: list[dict[str, str]] | None = None,
+        role: str | None = None,
+        volume_kms_key: str | None = None,
+        vpc_config_override: Any = "VPC_CONFIG_DEFAULT",
+        enable_network_isolation: bool | None = None,
+        model_name: str | None = None,
+        **model_options: Any,
+    ) -> Any:
+        """A ``Transformer`` of the latest job's model (sagemaker's; the model is named
+        after the job unless ``model_name``; framework options such as
+        ``model_server_workers`` or ``entry_point`` go to ``create_model``)."""
+        from modelyard.sdk.transformer import for_estimator
+
+        if role is not None:
+            model_options["role"] = role
+        return for_estimator(
+            self,
+            instance_count,
+            instance_type,
+            model_name=model_name,
+            env=env,
+            model_options=model_options,
+            strategy=strategy,
+            assemble_with=assemble_with,
+            output_path=output_path,
+            output_kms_key=output_kms_key,
+            accept=accept,
+            max_concurrent_transforms=max_concurrent_transforms,
+            max_payload=max_payload,
+            tags=tags,
+            volume_kms_key=volume_kms_key,
+        )
+
     @classmethod
     def attach(
         cls: type[E],

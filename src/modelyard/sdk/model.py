@@ -276,6 +276,40 @@ class Model:
         self.predictor = predictor
         return predictor
 
+    def transformer(
+        self,
+        instance_count: int,
+        instance_type: str,
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        accept: str | None = None,
+        env: dict[str, str] | None = None,
+        max_concurrent_transforms: int | None = None,
+        max_payload: int | None = None,
+        tags: list[dict[str, str]] | None = None,
+        volume_kms_key: str | None = None,
+    ) -> Any:
+        """A ``Transformer`` of this model (created first if need be), as sagemaker's."""
+        from modelyard.sdk.transformer import for_model
+
+        return for_model(
+            self,
+            instance_count,
+            instance_type,
+            strategy=strategy,
+            assemble_with=assemble_with,
+            output_path=output_path,
+            output_kms_key=output_kms_key,
+            accept=accept,
+            env=env,
+            max_concurrent_transforms=max_concurrent_transforms,
+            max_payload=max_payload,
+            tags=tags,
+            volume_kms_key=volume_kms_key,
+        )
+
     def compile(
         self,
         target_instance_family: str | None,

@@ -1,0 +1,143 @@
+"""Calls to one transform replica: ``/execution-parameters`` and ``/invocations``.
+
+One keep-alive connection per calling thread (the job sends up to
+``MaxConcurrentTransforms`` requests at once, each from its own thread), with
+TCP_NODELAY so small answers are not held back by Nagle's algorithm. A connection
+that breaks (or a 503 while the replica is busy) is retried up to
+``ModelClientConfig.InvocationsMaxRetries`` times; an answer that is an error (4xx/5xx)
+is the model's verdict on those records and is never retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.hosting.routing import ReplicaTarget
+
+_RETRY_DELAY_S = 0.2
+
+
+class InvocationError(Exception):
+    """The model answered an error (``status`` from the replica, ``message`` from its body)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    content_type: str | None
+
+
+class ReplicaClient:
+    """HTTP to one replica from many threads (see the module doc)."""
+
+    def __init__(self, target: ReplicaTarget, *, timeout_s: float, retries: int) -> None:
+        self.target = target
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[http.client.HTTPConnection] = []
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(
+                self.target.host, self.target.port, timeout=self.timeout_s
+            )
+            conn.connect()
+            if conn.sock is not None:
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _drop(self) -> None:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def _send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes, str | None]:
+        attempt = 0
+        while True:
+            try:
+                conn = self._connection()
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self._drop()
+                if response.status == 503 and attempt < self.retries:
+                    raise ConnectionResetError("503: the replica is busy")
+                return response.status, data, response.getheader("Content-Type")
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop()
+                if isinstance(exc, socket.timeout | TimeoutError):
+                    raise InvocationError(
+                        408,
+                        f"the model did not answer within {self.timeout_s:g} s "
+                        "(ModelClientConfig.InvocationsTimeoutInSeconds)",
+                    ) from exc
+                if attempt >= self.retries:
+                    raise InvocationError(502, f"the replica could not be reached: {exc}") from exc
+                attempt += 1
+                time.sleep(_RETRY_DELAY_S * attempt)
+
+    def execution_parameters(self) -> dict[str, Any]:
+        """What ``GET /execution-parameters`` proposes, or ``{}`` when it does not answer."""
+        status, body, _ = self._send("GET", "/execution-parameters", None, {})
+        if status != 200:
+            return {}
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(body)
+            if isinstance(parsed, dict):
+                return parsed
+        return {}
+
+    def invoke(self, payload: bytes, content_type: str | None, accept: str | None) -> Answer:
+        headers = {"Content-Length": str(len(payload))}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if accept:
+            headers["Accept"] = accept
+        status, body, answer_type = self._send("POST", "/invocations", payload, headers)
+        if status >= 400:
+            raise InvocationError(status, error_message(body) or f"HTTP {status}")
+        return Answer(body, answer_type)
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+
+def error_message(body: bytes) -> str:
+    """The model's message from an error body (the serving container's JSON, or text)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace").strip()[:512]
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        for key in ("message", "Message", "error"):
+            if isinstance(parsed.get(key), str):
+                return str(parsed[key])
+    return json.dumps(parsed)[:512]

@@ -1,0 +1,210 @@
+"""Transforming objects on one instance: batches to the replica, answers to ``<name>.out``.
+
+Each instance has ``MaxConcurrentTransforms`` request slots and as many threads to send
+them. Up to that many objects are read at once (one thread each); an object's batches
+are sent as slots free up and their answers are written back strictly in input order,
+so an object holds at most the slots it has in flight: memory is bounded by
+``MaxConcurrentTransforms`` batches and answers per instance, whatever the input size.
+
+An object's output is streamed into :meth:`Store.put_object` as it is assembled, and
+the store makes it appear whole or not at all: a job stopped or failed mid-object
+leaves no partial ``.out``. A thread holding answers it could write never blocks on a
+slot (it writes its oldest answer first), so objects cannot starve each other.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.jobs.job import JobFailedError
+from modelyard.jobs.transform_inputs import InputObject, open_input
+from modelyard.jobs.transform_invoker import Answer, InvocationError, ReplicaClient
+from modelyard.jobs.transform_progress import Progress
+from modelyard.jobs.transform_records import (
+    Batch,
+    OutputAssembler,
+    RecordPlan,
+    TransformRecordError,
+    batches,
+)
+from modelyard.store.base import Store
+from modelyard.store.uri import S3Uri
+
+_WAIT_S = 0.2
+
+
+class AbortedError(Exception):
+    """The job is stopping (a stop, or a failure elsewhere): leave this object unwritten."""
+
+
+class IteratorReader(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks (what ``put_object`` reads)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = memoryview(chunk)
+        size = min(len(buffer), len(self._buffer))
+        buffer[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every object of a job is transformed with."""
+
+    store: Store
+    spec: dict[str, Any]
+    plan: RecordPlan
+    output: S3Uri
+    metadata: dict[str, str]
+    progress: Progress
+    abort: threading.Event
+
+
+def output_key(output: S3Uri, item: InputObject) -> str:
+    return output.child(f"{item.name}.out").key
+
+
+class InstanceWorker:
+    """Transforms one instance's share of the objects through its replica."""
+
+    def __init__(self, context: JobContext, client: ReplicaClient, concurrency: int) -> None:
+        self.context = context
+        self.client = client
+        self.concurrency = max(1, concurrency)
+        self._slots = threading.Semaphore(self.concurrency)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="transform-call")
+        self.error: BaseException | None = None
+
+    def run(self, objects: list[InputObject]) -> None:
+        """Transform ``objects``; the first error stops the others and is kept in ``error``."""
+        queue = deque(objects)
+        lock = threading.Lock()
+
+        def lane() -> None:
+            while not self.context.abort.is_set():
+                with lock:
+                    if not queue:
+                        return
+                    item = queue.popleft()
+                try:
+                    self.transform(item)
+                except AbortedError:
+                    return
+                except BaseException as exc:
+                    with lock:
+                        if self.error is None:
+                            self.error = exc
+                    self.context.abort.set()
+                    return
+
+        lanes = [
+            threading.Thread(target=lane, name="transform-object", daemon=True)
+            for _ in range(min(self.concurrency, len(objects)))
+        ]
+        try:
+            for thread in lanes:
+                thread.start()
+            for thread in lanes:
+                thread.join()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def transform(self, item: InputObject) -> None:
+        context = self.context
+        stream = open_input(context.store, item, context.spec, context.progress.add_bytes)
+        try:
+            context.store.put_object(
+                context.output.bucket,
+                output_key(context.output, item),
+                IteratorReader(self._answers(item, stream)),  # type: ignore[arg-type]
+                content_type=context.plan.accept,
+                metadata=context.metadata,
+            )
+        except (EOFError, OSError) as exc:  # a corrupt gzip stream, mostly
+            raise JobFailedError(
+                f"ClientError: {item.name}: the input cannot be read: {exc}"
+            ) from exc
+        finally:
+            stream.close()
+        context.progress.object_done()
+
+    def _answers(self, item: InputObject, stream: Any) -> Iterator[bytes]:
+        plan = self.context.plan
+        assembler = OutputAssembler(plan, object_name=item.name)
+        pending: deque[tuple[Batch, Future[Answer]]] = deque()
+        try:
+            try:
+                for batch in batches(stream, plan, object_name=item.name):
+                    while not self._acquire(blocking=not pending):
+                        yield self._settle(item, pending.popleft(), assembler)
+                    future = self._pool.submit(
+                        self.client.invoke, batch.payload, plan.content_type, plan.accept
+                    )
+                    pending.append((batch, future))
+                    while pending and pending[0][1].done():
+                        yield self._settle(item, pending.popleft(), assembler)
+                while pending:
+                    yield self._settle(item, pending.popleft(), assembler)
+                yield assembler.finish()
+            except TransformRecordError as exc:
+                raise JobFailedError(f"ClientError: {exc.message}") from exc
+        finally:
+            for _, future in pending:
+                future.cancel()
+                self._slots.release()
+
+    def _acquire(self, *, blocking: bool) -> bool:
+        if not blocking:
+            return self._slots.acquire(blocking=False)
+        while not self._slots.acquire(timeout=_WAIT_S):
+            if self.context.abort.is_set():
+                raise AbortedError
+        return True
+
+    def _settle(
+        self, item: InputObject, entry: tuple[Batch, Future[Answer]], assembler: OutputAssembler
+    ) -> bytes:
+        batch, future = entry
+        try:
+            while True:
+                if self.context.abort.is_set():
+                    raise AbortedError
+                try:
+                    answer = future.result(timeout=_WAIT_S)
+                    break
+                except TimeoutError:
+                    continue
+                except InvocationError as exc:
+                    raise JobFailedError(
+                        f"ClientError: {_records(item, batch)}: {exc.message}"
+                    ) from exc
+        finally:
+            self._slots.release()
+        assembled = assembler.assemble(batch, answer.body, answer.content_type)
+        self.context.progress.add_records(batch.count)
+        return assembled
+
+
+def _records(item: InputObject, batch: Batch) -> str:
+    """``data.csv record 17`` (0-based, as TransformRecordError names them) or a range."""
+    if batch.count <= 1:
+        return f"{item.name} record {batch.first_record}"
+    return f"{item.name} records {batch.first_record}-{batch.first_record + batch.count - 1}"
