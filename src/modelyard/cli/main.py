@@ -7,6 +7,7 @@ from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
 from modelyard.cli import (
+    autoscaling,
     compilation_jobs,
     edge,
     endpoints,
@@ -16,6 +17,7 @@ from modelyard.cli import (
     processing_jobs,
     s3,
     training_jobs,
+    transform_jobs,
 )
 from modelyard.cli.common import console, err_console, handled, print_json
 from modelyard.config import Settings, get_settings
@@ -30,6 +32,9 @@ app.add_typer(s3.app, name="s3", help="The object store, like 'aws s3'.")
 app.add_typer(images.app, name="images", help="The image registry: runnable environments.")
 app.add_typer(training_jobs.app, name="training-jobs", help="Training jobs, as SageMaker's.")
 app.add_typer(processing_jobs.app, name="processing-jobs", help="Processing jobs, as SageMaker's.")
+app.add_typer(
+    transform_jobs.app, name="transform-jobs", help="Batch transform jobs, as SageMaker's."
+)
 app.add_typer(logs.app, name="logs", help="The output of a job's containers.")
 app.add_typer(
     compilation_jobs.app, name="compilation-jobs", help="Compile models to ONNX for edge targets."
@@ -38,6 +43,9 @@ app.add_typer(edge.app, name="edge", help="Edge packages, device fleets and depl
 app.add_typer(models.models_app, name="models", help="Models to deploy, as SageMaker's.")
 app.add_typer(models.configs_app, name="endpoint-configs", help="Endpoint configs, as SageMaker's.")
 app.add_typer(endpoints.app, name="endpoints", help="Real-time endpoints, as SageMaker's.")
+app.add_typer(
+    autoscaling.app, name="autoscaling", help="Endpoint autoscaling, as Application Auto Scaling's."
+)
 app.command("invoke")(endpoints.invoke)
 
 

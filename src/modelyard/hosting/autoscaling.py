@@ -359,6 +359,8 @@ class AutoscalingController:
             for target in (record.state.get(TARGETS) or {}).values()
             if not wanted or target["ResourceId"] in wanted
         ]
+        if query.get("ScalableDimension") not in (None, requests.DIMENSION):
+            found = []
         return _page("ScalableTargets", found, query)
 
     def describe_scaling_policies(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -373,6 +375,8 @@ class AutoscalingController:
             if (not names or policy["PolicyName"] in names)
             and (resource_id is None or policy["ResourceId"] == resource_id)
         ]
+        if query.get("ScalableDimension") not in (None, requests.DIMENSION):
+            found = []
         return _page("ScalingPolicies", found, query)
 
     def describe_scaling_activities(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -386,6 +390,8 @@ class AutoscalingController:
             if resource_id is None or activity["ResourceId"] == resource_id
         ]
         found.sort(key=lambda a: a["StartTime"], reverse=True)
+        if query.get("ScalableDimension") not in (None, requests.DIMENSION):
+            found = []
         return _page("ScalingActivities", found, query)
 
     # -- helpers -------------------------------------------------------------------------------

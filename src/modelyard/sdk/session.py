@@ -15,6 +15,7 @@ from typing import Any
 from modelyard.config import Settings, get_settings
 from modelyard.errors import ServerUnavailableError
 from modelyard.sdk import objects
+from modelyard.sdk.autoscaling import AutoscalingClient
 from modelyard.sdk.client import ApiClient
 from modelyard.sdk.hosting import HostingSessionMixin
 
@@ -96,6 +97,10 @@ class Session(HostingSessionMixin):
 
     def read_s3_file(self, bucket: str, key_prefix: str) -> str:
         return objects.get_bytes(self.client, bucket, key_prefix).decode()
+
+    def autoscaling_client(self) -> AutoscalingClient:
+        """Application Auto Scaling for endpoint variants, with boto3's method names."""
+        return AutoscalingClient(client=self.client)
 
     def close(self) -> None:
         self.client.close()
