@@ -17,9 +17,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from modelyard.hosting.deployments import VariantLaunch
+from modelyard.hosting.replica_process import PipelineReplicaProcess
 from modelyard.hosting.replica_set import Health
 from modelyard.hosting.replicas import (
     TRANSFORM_KIND_VALUE,
@@ -29,6 +31,7 @@ from modelyard.hosting.replicas import (
 )
 from modelyard.ids import utcnow
 from modelyard.jobs.job import JobFailedError
+from modelyard.runtime.base import Handle
 
 _PROBE_INTERVAL_S = 0.1
 _PROBE_TIMEOUT_S = 2.0
@@ -79,6 +82,12 @@ def launch_replica(
     environment: dict[str, str],
     timeout_s: float,
 ) -> ReplicaProcess:
+    """One instance's replica (a pipeline's containers each get the batch environment)."""
+    batch = {k: v for k, v in environment.items() if k not in launch.environment}
+    containers = tuple(
+        replace(container, environment={**container.environment, **batch})
+        for container in launch.containers
+    )
     return launcher.launch(
         LaunchRequest(
             replica_id=f"{job_name}-{host}",
@@ -90,6 +99,7 @@ def launch_replica(
             profile=launch.profile,
             model_timeout_s=timeout_s,
             kind=TRANSFORM_KIND_VALUE,
+            containers=containers,
         )
     )
 
@@ -132,14 +142,23 @@ class LogPump:
         self._threads: list[threading.Thread] = []
 
     def follow(self, host: str, replica: ReplicaProcess) -> None:
-        def pump() -> None:
-            with contextlib.suppress(Exception):
-                for line in replica.handle.logs(follow=True):
-                    self.log.raw(f"[{host}] {line}")
+        """Pump the replica's output (and each pipeline container's, led by its label)."""
+        sources = [(f"[{host}]", replica.handle)]
+        if isinstance(replica, PipelineReplicaProcess):
+            sources += [
+                (f"[{host}] [{member.label}]", member.process.handle) for member in replica.members
+            ]
+        for prefix, handle in sources:
+            thread = threading.Thread(
+                target=self._pump, args=(prefix, handle), name=f"transform-log-{host}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
-        thread = threading.Thread(target=pump, name=f"transform-log-{host}", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+    def _pump(self, prefix: str, handle: Handle) -> None:
+        with contextlib.suppress(Exception):
+            for line in handle.logs(follow=True):
+                self.log.raw(f"{prefix} {line}")
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Wait (a little) for the pumps to drain the stopped replicas' last lines."""
