@@ -44,6 +44,8 @@ class ResourceKind(StrEnum):
     MONITORING_SCHEDULE = "monitoring-schedule"
     PIPELINE = "pipeline"
     PIPELINE_EXECUTION = "pipeline-execution"
+    #: A CloudWatch metric alarm on endpoint metrics (a deployment's automatic rollback).
+    ALARM = "alarm"
 
     @property
     def collection(self) -> str:

@@ -222,6 +222,8 @@ _MACHINES: dict[ResourceKind, StateMachine] = {
         _static(ResourceKind.ENDPOINT_CONFIG, "Created"),
         _static(ResourceKind.MODEL_PACKAGE_GROUP, "Completed"),
         _static(ResourceKind.PIPELINE, "Active"),
+        # A CloudWatch alarm's StateValue is evaluated when read, never stored.
+        _static(ResourceKind.ALARM, "Created"),
         # botocore's DescribeDeviceFleet has no status: a fleet just exists.
         _static(ResourceKind.DEVICE_FLEET, "Created"),
         # A device's status is its deployment's (botocore's DeviceDeploymentStatus), set from

@@ -11,13 +11,23 @@ processes.
 The catalog keeps, in the endpoint's ``state``:
 
     {"Active": <deployment>, "Pending": <deployment> | null,
-     "Replicas": {<replica id>: {"DeploymentId", "VariantName", "HandleId", "LaunchedAt"}}}
+     "Replicas": {<replica id>: {"DeploymentId", "VariantName", "HandleId", "LaunchedAt"}},
+     "Rollout": <an update's progress, :class:`~.deployment.Rollout`> | null,
+     "Previous": <the deployment an update replaced, for a manual rollback> | null,
+     "LastDeploymentConfig": <DeploymentConfig> | null, "DeploymentHistory": [...]}
 
 with ``<deployment>`` = ``{"DeploymentId", "EndpointConfigName", "Config", "Models":
 {<name>: {"Spec", "Version"}}, "Variants": {<variant>: {"DesiredInstanceCount",
 "DesiredWeight"}}, "StartTime"}``. A replica's entry is written before its launch
 (``HandleId`` null) and completed after, so a restart finds every process
 (:meth:`modelyard.hosting.endpoints.EndpointController.reconcile`).
+
+While an update's traffic shifts (:mod:`.deployment`), the route holds both fleets'
+production variants, each fleet's weights scaled to its share. Both configs may name a
+variant ``AllTraffic``: answers name the variant as its config does, but the new
+fleet's metrics are recorded under ``<VariantName>@<DeploymentId>`` until it is promoted,
+so its alarms see its traffic alone. The shadow variant and data capture stay the active
+config's until then.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelyard.hosting.deployment import Rollout
 from modelyard.hosting.endpoint_configs import (
     capture_settings,
     shadow_fraction,
@@ -171,6 +182,8 @@ class EndpointState:
     launched_at: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
     published: EndpointRoute | None = None
+    #: the progress of an update (``pending`` beside ``active``), None otherwise.
+    rollout: Rollout | None = None
 
     def deployments(self) -> list[Deployment]:
         found = [d for d in (self.active, self.pending) if d is not None]
@@ -196,31 +209,60 @@ class EndpointState:
             for replica_id, (deployment_id, variant) in self.owners.items()
         }
 
+    def fleet(self, deployment: Deployment) -> dict[str, str]:
+        """Production variant -> the key its metrics are recorded under (see the module doc)."""
+        tagged = deployment is self.pending and self.active is not None
+        return {
+            name: f"{name}@{deployment.deployment_id}" if tagged else name
+            for name in deployment.production_names()
+        }
+
     def route(self) -> EndpointRoute | None:
-        """The router's view of the active deployment (None before it exists)."""
+        """The router's view: the active deployment, and the new one's share during an update."""
         active = self.active
         if active is None or self.deleting:
             return None
+        share = self.rollout.new_share if self.rollout is not None else 0.0
+        fleets = [(active, 1.0 - share)] if share < 1.0 else []
+        if share > 0.0 and self.pending is not None:
+            fleets.append((self.pending, share))
 
-        def variant_route(name: str) -> VariantRoute:
-            replica_set = active.sets.get(name)
+        def variant_route(
+            deployment: Deployment, name: str, weight: float, key: str
+        ) -> VariantRoute:
+            replica_set = deployment.sets.get(name)
             targets: list[ReplicaTarget] = []
             if replica_set is not None:
                 for replica_id in replica_set.routable():
                     process = self.processes.get(replica_id)
                     if process is not None:
                         targets.append(process.target)
-            return VariantRoute(name, active.weights.get(name, 1.0), tuple(targets))
+            return VariantRoute(name, weight, tuple(targets), "" if key == name else key)
 
+        variants: list[VariantRoute] = []
+        for deployment, fleet_share in fleets:
+            names = deployment.production_names()
+            keys = self.fleet(deployment)
+            total = sum(max(0.0, deployment.weights.get(n, 1.0)) for n in names)
+            for name in names:
+                weight = deployment.weights.get(name, 1.0)
+                if len(fleets) > 1:
+                    weight = weight / total * fleet_share if total > 0 else fleet_share / len(names)
+                variants.append(variant_route(deployment, name, weight, keys[name]))
         shadow_name = active.shadow_name()
         shadow = (
-            ShadowRoute(variant_route(shadow_name), shadow_fraction(active.config))
+            ShadowRoute(
+                variant_route(
+                    active, shadow_name, active.weights.get(shadow_name, 1.0), shadow_name
+                ),
+                shadow_fraction(active.config),
+            )
             if shadow_name
             else None
         )
         return EndpointRoute(
             name=self.name,
-            variants=tuple(variant_route(n) for n in active.production_names()),
+            variants=tuple(variants),
             shadow=shadow,
             capture=capture_settings(active.config),
         )

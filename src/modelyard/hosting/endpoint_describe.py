@@ -5,7 +5,11 @@ Each variant's summary has SageMaker's fields: ``DeployedImages``, ``CurrentWeig
 ``DesiredInstanceCount`` and, while it is not settled, ``VariantStatus``
 (``Creating``, ``Updating``, ``Deleting``) with a message; a variant whose model failed
 to load says so in its ``VariantStatus`` message. ``PendingDeploymentSummary`` shows an
-update in progress.
+update in progress: the new fleet's variants with the traffic they take now
+(``CurrentWeight``) and their status (``Creating`` while it starts, ``ActivatingTraffic``
+while traffic shifts, ``Baking`` after). ``LastDeploymentConfig`` is the last
+DeploymentConfig given; ``DeploymentHistory`` (modelyard's) lists the endpoint's past
+deployments, each with its outcome (``Succeeded``, ``RolledBack``, ``Failed``) and reason.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from modelyard.catalog.base import ResourceRecord
+from modelyard.hosting.deployment import Phase
 from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.hosting.endpoint_configs import shadow_variants_of, variants_of
 from modelyard.hosting.models import containers_of
@@ -38,15 +43,20 @@ def _images(deployment: Deployment, variant: dict[str, Any]) -> list[dict[str, A
 
 
 def variant_summary(
-    deployment: Deployment, variant: dict[str, Any], status: str | None
+    deployment: Deployment,
+    variant: dict[str, Any],
+    status: str | None,
+    current_weight: float | None = None,
 ) -> dict[str, Any]:
     name = variant["VariantName"]
     replica_set = deployment.sets.get(name)
     running = replica_set.running_count if replica_set is not None else 0
+    if current_weight is None:
+        current_weight = deployment.weights.get(name, 1.0) if status is None else 0.0
     summary: dict[str, Any] = {
         "VariantName": name,
         "DeployedImages": _images(deployment, variant),
-        "CurrentWeight": deployment.weights.get(name, 1.0) if status is None else 0.0,
+        "CurrentWeight": current_weight,
         "DesiredWeight": deployment.weights.get(name, 1.0),
         "CurrentInstanceCount": running,
         "DesiredInstanceCount": deployment.desired.get(name, 0),
@@ -115,9 +125,11 @@ def describe(record: ResourceRecord, runtime: EndpointState | None) -> dict[str,
         variant_status = (
             "Creating" if status == "Creating" else ("Deleting" if status == "Deleting" else None)
         )
+        weights = _current_weights(runtime, shown)
         body["EndpointConfigName"] = shown.config_name
         body["ProductionVariants"] = [
-            variant_summary(shown, v, variant_status) for v in variants_of(shown.config)
+            variant_summary(shown, v, variant_status, weights.get(v["VariantName"]))
+            for v in variants_of(shown.config)
         ]
         shadows = shadow_variants_of(shown.config)
         if shadows:
@@ -133,14 +145,44 @@ def describe(record: ResourceRecord, runtime: EndpointState | None) -> dict[str,
     body["CreationTime"] = record.created_at
     body["LastModifiedTime"] = record.updated_at
     if pending is not None and active is not None:
+        weights = _current_weights(runtime, pending)
+        rollout = runtime.rollout if runtime is not None else None
+        pending_status = _PENDING_STATUS[rollout.phase] if rollout is not None else "Creating"
         body["PendingDeploymentSummary"] = {
             "EndpointConfigName": pending.config_name,
             "ProductionVariants": [
-                variant_summary(pending, v, "Creating") for v in variants_of(pending.config)
+                variant_summary(pending, v, pending_status, weights.get(v["VariantName"], 0.0))
+                for v in variants_of(pending.config)
             ],
             "StartTime": _time(pending.start_time),
         }
+    if record.state.get("LastDeploymentConfig"):
+        body["LastDeploymentConfig"] = record.state["LastDeploymentConfig"]
+    if record.state.get("DeploymentHistory"):
+        body["DeploymentHistory"] = [
+            {**entry, "StartTime": _time(entry["StartTime"]), "EndTime": _time(entry["EndTime"])}
+            for entry in record.state["DeploymentHistory"]
+        ]
     return body
+
+
+_PENDING_STATUS = {
+    Phase.LAUNCHING: "Creating",
+    Phase.SHIFTING: "ActivatingTraffic",
+    Phase.BAKING: "Baking",
+}
+
+
+def _current_weights(runtime: EndpointState | None, deployment: Deployment) -> dict[str, float]:
+    """The weights the router applies now to ``deployment``'s variants, during an update.
+
+    Outside an update this is empty: each variant's weight is its own.
+    """
+    if runtime is None or runtime.rollout is None or runtime.published is None:
+        return {}
+    keys = runtime.fleet(deployment)
+    routed = {v.metrics_name: v.weight for v in runtime.published.variants}
+    return {name: routed.get(key, 0.0) for name, key in keys.items()}
 
 
 def summary(record: ResourceRecord) -> dict[str, Any]:

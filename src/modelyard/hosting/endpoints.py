@@ -4,9 +4,13 @@ API operations only record what is wanted (each written to the catalog *before* 
 side effect) and wake the loop:
 
 - ``create``: the endpoint is ``Creating`` with a pending deployment of its config;
-- ``update``: ``Updating`` with a pending deployment of the new config; once every
-  new variant is up, traffic moves to it at once and the old replicas are retired
-  (a failed update leaves the old deployment serving, ``InService`` with a reason);
+- ``update``: ``Updating`` with a pending deployment of the new config, launched in full
+  beside the serving one; traffic then moves as its ``DeploymentConfig`` says (blue/green:
+  all at once, canary, linear; a bake; alarms that roll it back: :mod:`.deployment`);
+  a failed or rolled back update leaves the old deployment serving, ``InService`` with a
+  reason;
+- ``rollback``: back to the previous config, at once during an update, by redeploying it
+  after one (:mod:`.updates`);
 - ``update_weights_and_capacities``: new desired weights (applied at once) and
   replica counts (``Updating`` until reached); the seam autoscaling uses;
 - ``delete``: ``Deleting``, traffic stops, replicas are stopped, then the row goes.
@@ -30,7 +34,10 @@ from typing import Any
 from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
 from modelyard.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
-from modelyard.hosting import endpoint_describe
+from modelyard.hosting import endpoint_describe, updates
+from modelyard.hosting.advance import roll_back
+from modelyard.hosting.alarms import AlarmRegistry
+from modelyard.hosting.autoscaling import AutoscalingController
 from modelyard.hosting.capture import CaptureWriter
 from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.hosting.endpoint_configs import EndpointConfigRegistry
@@ -41,6 +48,7 @@ from modelyard.hosting.reconciler import Reconciler
 from modelyard.hosting.replicas import ReplicaLauncher
 from modelyard.hosting.router import Router
 from modelyard.hosting.routing import RoutingTable
+from modelyard.hosting.shadow import STATE_KEY as SHADOW_STATE_KEY
 from modelyard.hosting.shadow import ShadowRecorder
 from modelyard.ids import ResourceKind, utcnow, validate_name
 from modelyard.images.registry import ImageRegistry
@@ -67,6 +75,7 @@ class EndpointController:
         *,
         launcher: ReplicaLauncher | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         max_workers: int = 8,
     ) -> None:
         self.catalog = catalog
@@ -102,8 +111,13 @@ class EndpointController:
             self.shadows,
             settings,
             clock=clock,
+            wall_clock=wall_clock,
             max_workers=max_workers,
         )
+        self.alarms = AlarmRegistry(catalog, self.metrics, self.serving_fleet)
+        self.loop.alarms = self.alarms
+        self.loop.in_flight = lambda replica_id: self.router.outstanding.get(replica_id, 0)
+        self.autoscaling = AutoscalingController(self, settings, clock=clock)
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -112,10 +126,14 @@ class EndpointController:
         self.reconcile()
         self.capture.start()
         self.loop.start()
+        self.autoscaling.start()
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
         """Stop the loop and write what is buffered; replicas keep running."""
+        self.autoscaling.stop(timeout_s)
         self.loop.stop(timeout_s)
+        with contextlib.suppress(Exception):
+            self.shadows.persist(self.catalog)
         with contextlib.suppress(Exception):
             self.capture.close()
         with contextlib.suppress(Exception):
@@ -124,6 +142,13 @@ class EndpointController:
     def reconcile(self) -> None:
         """Rebuild every endpoint from the catalog and re-adopt its live replicas."""
         self.loop.reconcile()
+        with self.loop.lock:
+            names = list(self.loop.endpoints)
+        for name in names:
+            with contextlib.suppress(NotFoundError):
+                report = self.catalog.get(KIND, name).state.get(SHADOW_STATE_KEY)
+                if report:
+                    self.shadows.restore(name, report)
 
     def tick(self) -> None:
         """One pass of the loop (it runs by itself; tests call it)."""
@@ -136,10 +161,17 @@ class EndpointController:
         if not isinstance(body, dict):
             raise ValidationError("the request body must be a JSON object")
         validate_request("CreateEndpointInput", body, _RELAXED)
-        _refuse_deployment_config(body)
         name = validate_name(body["EndpointName"], KIND, field="EndpointName")
         deployment = self._new_deployment(body["EndpointConfigName"])
-        state_data = {"Active": None, "Pending": deployment.to_state(), "Replicas": {}}
+        config = updates.deployment_config(body, None, self.alarms)
+        if config is not None:
+            updates.start_rollout(deployment, config, 0.0)  # checked now, used by updates
+        state_data = {
+            "Active": None,
+            "Pending": deployment.to_state(),
+            "Replicas": {},
+            "LastDeploymentConfig": config,
+        }
         with self.loop.lock:
             try:
                 record = self.catalog.create(
@@ -161,24 +193,72 @@ class EndpointController:
             raise ValidationError("the request body must be a JSON object")
         request = {"EndpointName": name, **body}
         validate_request("UpdateEndpointInput", request, _RELAXED)
-        _refuse_deployment_config(request)
         deployment = self._new_deployment(request["EndpointConfigName"])
         with self.loop.lock:
             state = self._state(name)
             status = self.loop.status.get(name)
-            if status != "InService" or state.pending is not None:
+            if status != "InService" or state.pending is not None or state.active is None:
                 raise ConflictError(
                     f"Cannot update in-progress endpoint {name!r}: it is {status}; wait until "
                     "it is InService",
                     field="EndpointName",
                 )
-            record = self.loop.transition(
-                state, "Updating", state_updates={"Pending": deployment.to_state()}
+            saved = self.get(name).state
+            config = updates.deployment_config(
+                request, saved.get("LastDeploymentConfig"), self.alarms
             )
+            updates.retain_variant_properties(deployment, state.active, request)
+            rollout = updates.start_rollout(deployment, config, self.loop.wall_clock())
+            changes: dict[str, Any] = {"Pending": deployment.to_state(), "Rollout": None}
+            changes["Rollout"] = rollout.to_state()
+            if request.get("DeploymentConfig"):
+                changes["LastDeploymentConfig"] = config
+            record = self.loop.transition(state, "Updating", state_updates=changes)
             deployment.build_sets(self.loop.policy)
             state.pending = deployment
+            state.rollout = rollout
         self.loop.wake()
         return record
+
+    def rollback(self, name: str) -> dict[str, Any]:
+        """Back to the previous config: at once during an update, by redeploying it after.
+
+        During an update (launch, traffic shift or bake) the old fleet still runs: traffic
+        goes back to it now and the new fleet retires. Once an update is done, the config
+        it replaced is deployed again, all at once (``Updating`` until it serves).
+        """
+        with self.loop.lock:
+            state = self._state(name)
+            pending = state.pending
+            if pending is not None and state.active is not None and state.rollout is not None:
+                roll_back(self.loop, state, updates.MANUAL_ROLLBACK)
+                kind, target = "TrafficShift", state.active.config_name
+            else:
+                record = self.get(name)
+                deployment = updates.previous_deployment(
+                    state, self.loop.status.get(name), record.state
+                )
+                rollout = updates.start_rollout(deployment, None, self.loop.wall_clock())
+                self.loop.transition(
+                    state,
+                    "Updating",
+                    state_updates={"Pending": deployment.to_state(), "Rollout": rollout.to_state()},
+                )
+                deployment.build_sets(self.loop.policy)
+                state.pending = deployment
+                state.rollout = rollout
+                kind, target = "Redeploy", deployment.config_name
+            record = self.get(name)
+        self.loop.wake()
+        return {"EndpointArn": record.arn, "EndpointConfigName": target, "RollbackType": kind}
+
+    def serving_fleet(self, name: str) -> dict[str, str]:
+        """What the endpoint serves now: production variant -> its metrics key (for alarms)."""
+        with self.loop.lock:
+            state = self.loop.endpoints.get(name)
+            if state is None or state.active is None:
+                return {}
+            return state.fleet(state.active)
 
     def update_weights_and_capacities(self, name: str, body: object) -> ResourceRecord:
         """UpdateEndpointWeightsAndCapacities: weights now, counts by the loop."""
@@ -366,12 +446,3 @@ class EndpointController:
             self.get(name)
             raise ConflictError(f"endpoint {name!r} is not managed by this server")
         return state
-
-
-def _refuse_deployment_config(body: dict[str, Any]) -> None:
-    if body.get("DeploymentConfig"):
-        raise ValidationError(
-            "DeploymentConfig (blue/green and rolling updates, auto-rollback) is not supported "
-            "yet: an update moves all traffic once the new variants are up",
-            field="DeploymentConfig",
-        )

@@ -251,19 +251,28 @@ class MetricsStore:
             if _as_utc(p["Timestamp"]).timestamp() + MINUTE_S > cutoff
         ]
 
-    def recent(self, endpoint: str, variant: str, metric: str, *, window_s: float) -> float | None:
+    def recent(
+        self, endpoint: str, variant: str, metric: str, *, window_s: float, ago_s: float = 0.0
+    ) -> float | None:
         """One metric aggregated over the last ``window_s`` seconds (None: no data).
 
         Counts are summed over the window, latencies and utilisation averaged over it,
         ``InvocationsPerInstance`` is the window's invocations over the most replicas that
-        served in it. The window is at most :data:`RECENT_WINDOW_S` seconds.
+        served in it. The window is at most :data:`RECENT_WINDOW_S` seconds. With ``ago_s``
+        the window ends that many seconds ago (an alarm's earlier evaluation periods).
         """
-        cutoff = self.clock() - min(window_s, RECENT_WINDOW_S)
+        end = self.clock() - ago_s
+        cutoff = end - min(window_s, RECENT_WINDOW_S)
         merged = _Bucket()
         found = False
         with self._lock:
             for (name, variant_name, second), bucket in self._seconds.items():
-                if name == endpoint and variant_name == variant and second + 1 > cutoff:
+                if (
+                    name == endpoint
+                    and variant_name == variant
+                    and second + 1 > cutoff
+                    and (ago_s <= 0 or second + 1 <= end)
+                ):
                     merged.add(bucket)
                     found = True
         return merged.values().get(metric) if found else None

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 
 from modelyard.catalog.base import ResourceRecord
+from modelyard.hosting.deployment import Rollout
 from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.hosting.replica_process import HANDLE_SEPARATOR
 from modelyard.hosting.replica_set import HealthPolicy
@@ -44,6 +45,8 @@ def readopt(
     if data.get("Pending"):
         state.pending = Deployment.from_state(data["Pending"])
         state.pending.build_sets(policy)
+        if state.active is not None and data.get("Rollout"):
+            state.rollout = Rollout.from_state(data["Rollout"])  # an update resumes where it was
     stops: list[Stop] = []
     for replica_id, entry in (data.get("Replicas") or {}).items():
         deployment = state.deployment(entry.get("DeploymentId", ""))

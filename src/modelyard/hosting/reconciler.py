@@ -7,8 +7,8 @@ Every ``endpoint_reconcile_interval_s`` (and whenever something is posted) the l
   and stops replicas through :mod:`.replicas`, in the pool: the loop never blocks on a
   process; results come back through an inbox it drains, so every change of state
   happens in the loop's thread (API calls take the same lock);
-- moves the endpoint's status (Creating -> InService or Failed; Updating -> InService,
-  traffic moved once the new deployment is up, or left on the old one if it fails);
+- moves the endpoint's status and traffic (:mod:`.advance`: creation, blue/green updates
+  and their rollbacks);
 - publishes the router's view (:mod:`.routing`) when it changed;
 - samples utilisation and flushes metrics now and then.
 """
@@ -16,6 +16,7 @@ Every ``endpoint_reconcile_interval_s`` (and whenever something is posted) the l
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -28,7 +29,10 @@ from typing import Any
 from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
 from modelyard.errors import NotFoundError
+from modelyard.hosting.advance import advance
+from modelyard.hosting.alarms import AlarmRegistry
 from modelyard.hosting.deployments import Deployment, EndpointState, VariantLaunch
+from modelyard.hosting.draining import drain_then_stop
 from modelyard.hosting.metrics import MetricsStore
 from modelyard.hosting.model_data import ModelData
 from modelyard.hosting.preparation import prepare_launches
@@ -64,9 +68,16 @@ class Reconciler:
         settings: Settings,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         max_workers: int = 8,
     ) -> None:
         self.catalog = catalog
+        #: an update's steps and bake are timed in wall-clock seconds (they survive a restart)
+        self.wall_clock = wall_clock
+        #: what a deployment's AutoRollbackConfiguration names (set by the controller)
+        self.alarms: AlarmRegistry | None = None
+        #: requests in flight per replica id (set by the controller: the router's count)
+        self.in_flight: Callable[[str], int] = lambda _replica_id: 0
         self.images = images
         self.launcher = launcher
         self.model_data = model_data
@@ -139,6 +150,8 @@ class Reconciler:
             self._next_flush = now + METRICS_FLUSH_PERIOD_S
             with contextlib.suppress(Exception):
                 self.metrics.flush()
+            with contextlib.suppress(Exception):
+                self.shadows.persist(self.catalog)
 
     def _drain_inbox(self) -> None:
         with self.lock:
@@ -314,46 +327,23 @@ class Reconciler:
         if process is None:
             forget()  # never launched, or its launch is in flight (then ``launched`` stops it)
             return
-        grace = (
-            self.settings.endpoint_stop_grace_s if reason == "scaled in" else FAILED_STOP_GRACE_S
-        )
-        future = self.pool.submit(process.stop, grace)
+        if reason == "scaled in":
+            self.publish(state)  # out of the route first, then it drains (see .draining)
+            future = self.pool.submit(
+                functools.partial(
+                    drain_then_stop,
+                    process,
+                    self.in_flight,
+                    timeout_s=self.settings.endpoint_drain_timeout_s,
+                    grace_s=self.settings.endpoint_stop_grace_s,
+                )
+            )
+        else:
+            future = self.pool.submit(process.stop, FAILED_STOP_GRACE_S)
         future.add_done_callback(lambda _: self.post(forget))
 
     def _advance(self, state: EndpointState) -> None:
-        status = self.status.get(state.name)
-        pending = state.pending
-        if pending is not None:
-            reason = pending.failure_reason
-            if reason is not None:
-                self.retire(state, pending)
-                state.pending = None
-                if state.active is None:
-                    self.transition(
-                        state, "Failed", failure_reason=reason, state_updates={"Pending": None}
-                    )
-                else:
-                    self.transition(
-                        state,
-                        "InService",
-                        failure_reason=f"UpdateEndpoint to {pending.config_name} failed: {reason}",
-                        state_updates={"Pending": None},
-                    )
-            elif pending.is_up:
-                if state.active is not None:
-                    self.retire(state, state.active)
-                state.active = pending
-                state.pending = None
-                self.transition(
-                    state,
-                    "InService",
-                    state_updates={"Active": pending.to_state(), "Pending": None},
-                )
-        elif status == "Updating" and state.active is not None and state.active.is_up:
-            self.transition(state, "InService")
-        elif status == "Failed" and state.active is not None:
-            self.retire(state, state.active)
-            state.active = None
+        advance(self, state)
 
     def retire(self, state: EndpointState, deployment: Deployment) -> None:
         for name, replica_set in deployment.sets.items():

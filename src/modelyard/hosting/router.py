@@ -141,7 +141,7 @@ class Router:
             variant = chosen
         result = await self._forward(route.name, variant, invocation)
         total_us = (time.perf_counter() - started) * 1e6
-        self._record(route.name, variant.name, result, total_us)
+        self._record(route.name, variant.metrics_name, result, total_us)
         return result
 
     def _record(
@@ -310,7 +310,7 @@ class Router:
         answer = await self._forward(route.name, variant, invocation)
         latency_ms = (time.perf_counter() - started) * 1e3
         answered = answer.model_latency_us is not None
-        self._record(route.name, variant.name, answer, latency_ms * 1e3)
+        self._record(route.name, variant.metrics_name, answer, latency_ms * 1e3)
         agree = (
             production.ok
             and answer.ok

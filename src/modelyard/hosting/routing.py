@@ -26,11 +26,20 @@ class ReplicaTarget:
 
 @dataclass(frozen=True, slots=True)
 class VariantRoute:
-    """A variant as the router sees it: its weight and the replicas that take traffic."""
+    """A variant as the router sees it: its weight and the replicas that take traffic.
+
+    ``metrics_key`` is the name its metrics are recorded under when it is not ``name``:
+    during a blue/green update both fleets may have a variant of the same name.
+    """
 
     name: str
     weight: float
     replicas: tuple[ReplicaTarget, ...] = ()
+    metrics_key: str = ""
+
+    @property
+    def metrics_name(self) -> str:
+        return self.metrics_key or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,11 @@ class EndpointRoute:
     def __post_init__(self) -> None:
         sums = tuple(itertools.accumulate(max(0.0, v.weight) for v in self.variants))
         object.__setattr__(self, "cumulative_weights", sums)
-        names = {v.name: v for v in self.variants}
+        names: dict[str, VariantRoute] = {}
+        for variant in self.variants:  # two fleets' same-named variants: the heavier one
+            known = names.get(variant.name)
+            if known is None or variant.weight > known.weight:
+                names[variant.name] = variant
         if self.shadow is not None:
             names.setdefault(self.shadow.variant.name, self.shadow.variant)
         object.__setattr__(self, "by_name", names)

@@ -74,6 +74,7 @@ def test_only_the_image_and_lifecycle_free_kinds_lack_a_botocore_enum() -> None:
         ResourceKind.MODEL,
         ResourceKind.ENDPOINT_CONFIG,
         ResourceKind.DEVICE_FLEET,  # botocore's DescribeDeviceFleet has no status
+        ResourceKind.ALARM,  # a CloudWatch alarm's StateValue is evaluated, not stored
     }
     assert machine_for(ResourceKind.MODEL).statuses == {"Created"}
     assert machine_for(ResourceKind.DEVICE_FLEET).statuses == {"Created"}

@@ -121,3 +121,10 @@ def endpoint_metrics(
 def shadow_report(name: str, services: ServicesDep) -> dict[str, Any]:
     """Production vs shadow: agreement rate, latency p50/p99 side by side, error counts."""
     return services.endpoints.shadow_report(name)
+
+
+@router.post("/endpoints/{name}/rollback")
+def rollback_endpoint(name: str, services: ServicesDep) -> dict[str, Any]:
+    """Back to the previous config: at once during an update (the old fleet is warm), else by
+    redeploying it; 409 when there is nothing to roll back to."""
+    return services.endpoints.rollback(name)
