@@ -2,7 +2,8 @@
 
 Its containers (one per model, in order) become one model of several containers
 (``Containers`` in CreateModel); an endpoint serving it runs them in order, each one's
-answer being the next one's request.
+answer being the next one's request. ``deploy()`` serves it behind an endpoint and
+``transformer()`` runs it over a dataset (batch transform), with sagemaker's arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from modelyard.ids import unique_name_from_base
 from modelyard.sdk.hosting import production_variant, session_of
 from modelyard.sdk.model import Model, PredictorFactory, base_name_from_image
 from modelyard.sdk.predictor import Predictor
+from modelyard.sdk.transformer import Transformer
 
 if TYPE_CHECKING:
     from modelyard.sdk.data_capture import DataCaptureConfig
@@ -81,14 +83,7 @@ class PipelineModel:
         container_startup_health_check_timeout: int | None = None,
     ) -> Any:
         """Create the pipeline model and an endpoint serving it; its predictor."""
-        name = self._ensure_name()
-        self.session.create_model(
-            name,
-            self.role,
-            self.pipeline_container_def(instance_type),
-            enable_network_isolation=self.enable_network_isolation,
-            tags=tags,
-        )
+        name = self._create(instance_type, tags)
         endpoint_name = endpoint_name or name
         self.endpoint_name = endpoint_name
         variant = production_variant(
@@ -122,6 +117,53 @@ class PipelineModel:
         if deserializer is not None:
             predictor.deserializer = deserializer
         return predictor
+
+    def _create(self, instance_type: str | None, tags: list[dict[str, str]] | None) -> str:
+        """CreateModel of the pipeline (an existing model of the same name is used)."""
+        name = self._ensure_name()
+        self.session.create_model(
+            name,
+            self.role,
+            self.pipeline_container_def(instance_type),
+            enable_network_isolation=self.enable_network_isolation,
+            tags=tags,
+        )
+        return name
+
+    def transformer(
+        self,
+        instance_count: int,
+        instance_type: str,
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        accept: str | None = None,
+        env: dict[str, str] | None = None,
+        max_concurrent_transforms: int | None = None,
+        max_payload: int | None = None,
+        tags: list[dict[str, str]] | None = None,
+        volume_kms_key: str | None = None,
+    ) -> Transformer:
+        """A ``Transformer`` running the whole pipeline per record (the model created first)."""
+        name = self._create(instance_type, tags)
+        return Transformer(
+            name,
+            instance_count,
+            instance_type,
+            strategy=strategy,
+            assemble_with=assemble_with,
+            output_path=output_path,
+            output_kms_key=output_kms_key,
+            accept=accept,
+            max_concurrent_transforms=max_concurrent_transforms,
+            max_payload=max_payload,
+            env=env,
+            tags=tags,
+            base_transform_job_name=name,
+            sagemaker_session=self.session,
+            volume_kms_key=volume_kms_key,
+        )
 
     def delete_model(self) -> None:
         if self.name is None:

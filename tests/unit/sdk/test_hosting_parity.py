@@ -70,6 +70,7 @@ PAIRS = [
     (Predictor.delete_model, sm_predictor.Predictor.delete_model),
     (PipelineModel.__init__, sm_pipeline.PipelineModel.__init__),
     (PipelineModel.deploy, sm_pipeline.PipelineModel.deploy),
+    (PipelineModel.transformer, sm_pipeline.PipelineModel.transformer),
     (DataCaptureConfig.__init__, SageMakerDataCaptureConfig.__init__),
     (SKLearnModel.__init__, SageMakerSKLearnModel.__init__),
     (XGBoostModel.__init__, SageMakerXGBoostModel.__init__),
