@@ -1,4 +1,5 @@
-"""Data formats: RecordIO, RecordIO-protobuf, CSV, JSON / JSON Lines, libsvm, NPY, Parquet/Arrow.
+"""Data formats: RecordIO, RecordIO-protobuf, TFRecord, CSV, JSON / JSON Lines, libsvm, NPY,
+Parquet/Arrow.
 
 Used by users, jobs, endpoints and batch transform alike, and inside framework
 images too: this package imports nothing else of modelyard, and only the
@@ -68,6 +69,16 @@ from modelyard.formats.records import (
     Record,
     Value,
 )
+from modelyard.formats.tfrecord import (
+    TFRecordError,
+    TFRecordWriter,
+    crc32c,
+    frame_tfrecords,
+    masked_crc32c,
+    read_tfrecords,
+    unframe_tfrecords,
+    write_tfrecord,
+)
 
 __all__ = [
     "MAGIC",
@@ -83,8 +94,11 @@ __all__ = [
     "RecordIOError",
     "RecordIOWriter",
     "SparseRows",
+    "TFRecordError",
+    "TFRecordWriter",
     "UnsupportedContentTypeError",
     "Value",
+    "crc32c",
     "decode",
     "decode_records",
     "decode_to_numpy",
@@ -94,7 +108,9 @@ __all__ = [
     "encode_records",
     "encode_sparse",
     "frame",
+    "frame_tfrecords",
     "get_codec",
+    "masked_crc32c",
     "normalize_content_type",
     "read_arrow",
     "read_csv",
@@ -107,11 +123,13 @@ __all__ = [
     "read_parquet_table",
     "read_recordio",
     "read_records",
+    "read_tfrecords",
     "record_spans",
     "register_codec",
     "select_codec_for_accept",
     "supported_content_types",
     "unframe",
+    "unframe_tfrecords",
     "write_arrow",
     "write_csv",
     "write_json",
@@ -123,4 +141,5 @@ __all__ = [
     "write_parquet",
     "write_recordio",
     "write_spmatrix_to_sparse_tensor",
+    "write_tfrecord",
 ]

@@ -4,17 +4,70 @@ A transform job streams each input object (already decompressed) through
 :func:`batches`, POSTs each :class:`Batch`'s payload to the model, and appends what
 :meth:`OutputAssembler.assemble` returns for the answer to ``<object>.out``. Memory is
 bounded by one batch: an object is read in chunks and never held whole.
+
+Splitting, as SageMaker documents it, and where it is silent, as decided here:
+
+- ``None``: the object is one request. Over ``MaxPayloadInMB`` it fails the job
+  (``MaxPayloadInMB=0`` lifts the limit: the object is then read whole). An empty
+  object makes no request and an empty output.
+- ``Line``: a record is a line. ``\\n`` and ``\\r\\n`` both end a line; the last line
+  needs no terminator; empty lines are not records (they are dropped, and not
+  counted in record numbers). A MultiRecord payload is its lines as read, each
+  ending in its terminator (``\\n`` added to a last line without one), cut at a line
+  boundary so that it stays within ``MaxPayloadInMB``; a SingleRecord payload is
+  the line without its terminator. Without an input filter or a join the lines are
+  never split apart: a batch is cut out of the read buffer with ``rfind``.
+- ``RecordIO`` (MXNet framing) and ``TFRecord``: a MultiRecord payload is the
+  records still framed, concatenated; a SingleRecord payload is the record's data
+  alone ("padding is removed", in SageMaker's words). A RecordIO record split in
+  parts (dmlc's continuation flags) is one record. TFRecord CRCs are checked.
+
+``MaxPayloadInMB`` is measured on records as read (before an input filter), framed
+for MultiRecord. Record numbers are 0-based within their object.
+
+Data processing (``DataProcessing``, CSV and JSON only, see
+:mod:`modelyard.jobs.transform_filters`): the input filter is applied to each record
+before it is sent. With a join or an output filter the answer is split per record:
+one line per record for CSV / JSON Lines (an answer in ``application/json`` may also
+be a JSON array of one item per record, or an object holding one such array, as
+``{"predictions": [...]}``), and the processed records are written one a line. With
+``AssembleWith=Line`` every record, or without data processing every answer, ends
+with a newline (added only where the answer lacks one); with ``None`` answers are
+concatenated as they are, and processed records keep the answer's shape (lines, or
+one JSON array per answer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import BinaryIO
 
-from modelyard.errors import ValidationError
+from modelyard.jobs.transform_framing import (
+    framed_batches,
+    recordio_records,
+    tfrecord_records,
+)
+from modelyard.jobs.transform_lines import line_batches, line_batches_fast, whole_object
+from modelyard.jobs.transform_output import AnswerShaper
+from modelyard.jobs.transform_plan import (
+    ASSEMBLY_TYPES,
+    BATCH_STRATEGIES,
+    DEFAULT_MAX_PAYLOAD_MB,
+    JOIN_SOURCES,
+    MAX_PAYLOAD_MB,
+    SPLIT_TYPES,
+    Batch,
+    RecordPlan,
+    TransformRecordError,
+)
 
 __all__ = [
+    "ASSEMBLY_TYPES",
+    "BATCH_STRATEGIES",
+    "DEFAULT_MAX_PAYLOAD_MB",
+    "JOIN_SOURCES",
+    "MAX_PAYLOAD_MB",
+    "SPLIT_TYPES",
     "Batch",
     "OutputAssembler",
     "RecordPlan",
@@ -22,84 +75,18 @@ __all__ = [
     "batches",
 ]
 
-SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
-BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
-ASSEMBLY_TYPES = ("None", "Line")
-JOIN_SOURCES = ("None", "Input")
-DEFAULT_MAX_PAYLOAD_MB = 6
-MAX_PAYLOAD_MB = 100
-
-
-@dataclass(frozen=True)
-class RecordPlan:
-    """How one transform job cuts, batches and reassembles records (from the request)."""
-
-    split_type: str = "None"
-    batch_strategy: str = "MultiRecord"
-    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 2**20
-    content_type: str | None = None
-    accept: str | None = None
-    assemble_with: str = "None"
-    input_filter: str = "$"
-    output_filter: str = "$"
-    join_source: str = "None"
-
-    @classmethod
-    def from_request(cls, request: Mapping[str, Any]) -> RecordPlan:
-        """The plan of a CreateTransformJob request (SageMaker's defaults for absent fields)."""
-        transform_input = request.get("TransformInput") or {}
-        transform_output = request.get("TransformOutput") or {}
-        processing = request.get("DataProcessing") or {}
-        max_payload_mb = request.get("MaxPayloadInMB")
-        return cls(
-            split_type=transform_input.get("SplitType") or "None",
-            batch_strategy=request.get("BatchStrategy") or "MultiRecord",
-            max_payload_bytes=(
-                DEFAULT_MAX_PAYLOAD_MB if max_payload_mb is None else int(max_payload_mb)
-            )
-            * 2**20,
-            content_type=transform_input.get("ContentType") or None,
-            accept=transform_output.get("Accept") or None,
-            assemble_with=transform_output.get("AssembleWith") or "None",
-            input_filter=processing.get("InputFilter") or "$",
-            output_filter=processing.get("OutputFilter") or "$",
-            join_source=processing.get("JoinSource") or "None",
-        )
-
-    def validate(self) -> None:
-        """Raise ``ValidationError`` naming the request field at fault and how to fix it."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One request to the model: its payload and the records it carries."""
-
-    payload: bytes
-    inputs: tuple[bytes, ...]
-    first_record: int
-    count: int
-
-
-class TransformRecordError(ValidationError):
-    """A record (or an answer for records) that the job cannot process: fails the job.
-
-    The message names the object and the 0-based record number, e.g.
-    ``data/part-1.csv record 17: 7340032 bytes is over MaxPayloadInMB=6``.
-    """
-
-    def __init__(
-        self, object_name: str, record: int | None, problem: str, *, field: str | None = None
-    ) -> None:
-        where = object_name if record is None else f"{object_name} record {record}"
-        super().__init__(f"{where}: {problem}", field=field)
-        self.object_name = object_name
-        self.record = record
-
 
 def batches(stream: BinaryIO, plan: RecordPlan, *, object_name: str) -> Iterator[Batch]:
     """Streams one (already decompressed) object: memory bounded by one batch, never the object."""
-    raise NotImplementedError
+    if plan.split_type == "Line":
+        if plan.batch_strategy == "MultiRecord" and not plan.filters_input and not plan.joins:
+            return line_batches_fast(stream, plan, object_name)
+        return line_batches(stream, plan, object_name)
+    if plan.split_type == "RecordIO":
+        return framed_batches(recordio_records(stream, plan, object_name), plan, object_name)
+    if plan.split_type == "TFRecord":
+        return framed_batches(tfrecord_records(stream, plan, object_name), plan, object_name)
+    return whole_object(stream, plan, object_name)
 
 
 class OutputAssembler:
@@ -108,6 +95,7 @@ class OutputAssembler:
     def __init__(self, plan: RecordPlan, *, object_name: str) -> None:
         self.plan = plan
         self.object_name = object_name
+        self._shaper = AnswerShaper(plan, object_name) if plan.processes_output else None
 
     def assemble(self, batch: Batch, body: bytes, content_type: str | None) -> bytes:
         """The bytes to append to ``<object>.out`` for this batch's answer.
@@ -116,7 +104,11 @@ class OutputAssembler:
         needed, adds Line separators. Raises ``TransformRecordError`` when the answer
         cannot be matched to the batch's records.
         """
-        raise NotImplementedError
+        if self._shaper is not None:
+            return self._shaper.assemble(batch, body, content_type)
+        if self.plan.assemble_with == "Line" and not body.endswith(b"\n"):
+            return body + b"\n"
+        return body
 
     def finish(self) -> bytes:
         """Trailing bytes of the object's output (may be ``b""``)."""

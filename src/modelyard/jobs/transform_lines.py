@@ -1,0 +1,219 @@
+"""Line splitting for batch transform: MultiRecord cut at newlines, or record by record.
+
+The rules are in :mod:`modelyard.jobs.transform_records`. The fast path never looks at
+single lines: a batch is cut out of the read buffer with ``rfind`` and its records
+counted with ``bytes.count``; lines are split apart only for SingleRecord, an input
+filter or a join.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from modelyard.jobs.transform_filters import (
+    CSV,
+    JSON,
+    PathMismatchError,
+    compile_json_path,
+    parse_csv_lines,
+    render_csv_rows,
+    render_json,
+)
+from modelyard.jobs.transform_plan import Batch, RecordPlan, TransformRecordError, oversize
+
+READ_CHUNK_BYTES = 1 << 20
+
+
+def _drain(stream: BinaryIO, until_newline: bool) -> int:
+    """Bytes left in the stream (up to the next newline): to report an oversize record's size."""
+    total = 0
+    while chunk := stream.read(READ_CHUNK_BYTES):
+        if until_newline and (end := chunk.find(b"\n")) >= 0:
+            return total + end
+        total += len(chunk)
+    return total
+
+
+def _oversize_line(
+    plan: RecordPlan, object_name: str, record: int, head: bytes | bytearray, stream: BinaryIO
+) -> TransformRecordError:
+    end = head.find(b"\n")
+    size = end if end >= 0 else len(head) + _drain(stream, until_newline=True)
+    if head[:size].endswith(b"\r"):
+        size -= 1
+    return oversize(plan, object_name, record, size, "raise MaxPayloadInMB or shorten the record")
+
+
+def _has_blank_line(payload: bytes) -> bool:
+    return (
+        payload.startswith(b"\n")
+        or payload.startswith(b"\r\n")
+        or b"\n\n" in payload
+        or b"\n\r\n" in payload
+    )
+
+
+def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[Batch]:
+    """MultiRecord lines, untouched: batches are cut out of the read buffer at newlines."""
+    limit = plan.max_payload_bytes
+    buffer = bytearray()
+    record = 0
+    end_of_stream = False
+    while True:
+        while len(buffer) <= limit and not end_of_stream:
+            chunk = stream.read(max(READ_CHUNK_BYTES, limit + 1 - len(buffer)))
+            if chunk:
+                buffer += chunk
+            else:
+                end_of_stream = True
+        if not buffer:
+            return
+        if end_of_stream and len(buffer) <= limit:
+            if not buffer.endswith(b"\n"):
+                buffer += b"\n"
+            cut = len(buffer)
+        else:
+            cut = buffer.rfind(b"\n", 0, limit) + 1
+            if cut == 0:
+                blank = len(buffer) - len(buffer.lstrip(b"\r\n"))
+                if blank:
+                    del buffer[:blank]
+                    continue
+                raise _oversize_line(plan, object_name, record, buffer, stream)
+        payload = bytes(buffer[:cut])
+        del buffer[:cut]
+        if _has_blank_line(payload):
+            payload = b"".join(
+                line + b"\n" for line in payload.split(b"\n") if line and line != b"\r"
+            )
+        count = payload.count(b"\n")
+        if count:
+            yield Batch(payload, (), record, count)
+            record += count
+
+
+def _lines(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[bytes]:
+    """Each record (line without terminator, empty ones dropped), read in chunks."""
+    limit = plan.max_payload_bytes - (1 if plan.batch_strategy == "MultiRecord" else 0)
+    partial = b""
+    record = 0
+    while chunk := stream.read(READ_CHUNK_BYTES):
+        pieces = (partial + chunk).split(b"\n")
+        partial = pieces.pop()
+        for piece in pieces:
+            line = piece[:-1] if piece.endswith(b"\r") else piece
+            if not line:
+                continue
+            if len(line) > limit:
+                raise _oversize_line(plan, object_name, record, line, stream)
+            yield line
+            record += 1
+        if len(partial) > limit + 1:
+            raise _oversize_line(plan, object_name, record, partial, stream)
+    line = partial[:-1] if partial.endswith(b"\r") else partial
+    if len(line) > limit:
+        raise _oversize_line(plan, object_name, record, line, stream)
+    if line:
+        yield line
+
+
+def line_batches(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[Batch]:
+    """Lines one by one: SingleRecord, or records that are filtered or joined."""
+    single = plan.batch_strategy == "SingleRecord"
+    limit = plan.max_payload_bytes
+    records: list[bytes] = []
+    size = 0
+    first = 0
+    for line in _lines(stream, plan, object_name):
+        if records and (single or size + len(line) + 1 > limit):
+            yield _line_batch(records, first, plan, object_name)
+            first += len(records)
+            records, size = [], 0
+        records.append(line)
+        size += len(line) + 1
+    if records:
+        yield _line_batch(records, first, plan, object_name)
+
+
+def _line_batch(records: list[bytes], first: int, plan: RecordPlan, object_name: str) -> Batch:
+    sent = filter_records(records, first, plan, object_name) if plan.filters_input else records
+    single = plan.batch_strategy == "SingleRecord"
+    payload = sent[0] if single else b"\n".join(sent) + b"\n"
+    return Batch(payload, tuple(records) if plan.joins else (), first, len(records))
+
+
+def filter_records(
+    records: list[bytes], first: int, plan: RecordPlan, object_name: str
+) -> list[bytes]:
+    """Apply the input filter to each record (a line, or a whole JSON document)."""
+    path = compile_json_path(plan.input_filter, field="DataProcessing.InputFilter")
+    texts = [_text(record, first + i, object_name) for i, record in enumerate(records)]
+    rows = parse_csv_lines(texts) if plan.input_format == CSV else []
+    selected: list[Any] = []
+    for index, text in enumerate(texts):
+        try:
+            if plan.input_format == CSV:
+                selected.append(path.apply_row(rows[index]))
+            else:
+                selected.append(path.apply(_json(text, first + index, object_name)))
+        except PathMismatchError as exc:
+            raise TransformRecordError(
+                object_name,
+                first + index,
+                f"DataProcessing.InputFilter does not apply: {exc}",
+                field="DataProcessing.InputFilter",
+            ) from exc
+    if plan.input_format == CSV:
+        return [line.encode() for line in render_csv_rows(selected)]
+    return [render_json(value).encode() for value in selected]
+
+
+def _text(record: bytes, index: int, object_name: str) -> str:
+    try:
+        return record.decode()
+    except UnicodeDecodeError as exc:
+        raise TransformRecordError(
+            object_name, index, f"not UTF-8 text at byte {exc.start}: DataProcessing needs text"
+        ) from exc
+
+
+def _json(text: str, index: int, object_name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise TransformRecordError(
+            object_name, index, f"not JSON ({exc}): DataProcessing needs one JSON value a record"
+        ) from exc
+
+
+def whole_object(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[Batch]:
+    limit = plan.max_payload_bytes
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(READ_CHUNK_BYTES if not limit else max(1, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if limit and size > limit:
+            total = size + _drain(stream, until_newline=False)
+            raise oversize(
+                plan,
+                object_name,
+                None,
+                total,
+                "with SplitType=None an object is one request; set SplitType Line (or "
+                "RecordIO, TFRecord) or raise MaxPayloadInMB",
+            )
+    data = b"".join(chunks)
+    if not data:
+        return
+    payload = data
+    if plan.filters_input:
+        if plan.input_format == JSON:
+            payload = filter_records([data], 0, plan, object_name)[0]
+        else:
+            lines = [line.rstrip(b"\r") for line in data.split(b"\n")]
+            payload = b"\n".join(filter_records([x for x in lines if x], 0, plan, object_name))
+            payload += b"\n"
+    yield Batch(payload, (data,) if plan.joins else (), 0, 1)
