@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelyard import __version__
 from modelyard.api.routes import (
     alarms,
+    autoscaling,
     compilation_jobs,
     edge,
     edge_packaging_jobs,
@@ -86,6 +87,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(models.router, tags=["models"])
     app.include_router(endpoint_configs.router, tags=["endpoint configs"])
     app.include_router(endpoints.router, tags=["endpoints"])
+    app.include_router(autoscaling.router, tags=["autoscaling"])
     app.include_router(alarms.router, tags=["alarms"])
     # Outermost: invocations are answered before FastAPI's routing (see router_asgi).
     token = services.settings.api_token
