@@ -155,6 +155,10 @@ def test_a_preprocessor_and_xgboost_serve_as_one_pipeline(
         assert np.asarray(answer, dtype=float).ravel().tolist() == pytest.approx(expected, rel=1e-6)
         model = session.describe_model("diabetes-pipeline")
         assert [c["Image"] for c in model["Containers"]] == ["sklearn:1.5", "xgboost:2.1"]
+        (variant,) = session.describe_endpoint("diabetes-pipeline")["ProductionVariants"]
+        images = variant["DeployedImages"]
+        assert [i["SpecifiedImage"] for i in images] == ["sklearn:1.5", "xgboost:2.1"]
+        assert len({i["ResolvedImage"] for i in images}) == 2  # each container its own
 
         # The replica is one group: a front and a process per container, re-adoptable.
         _, settings = server

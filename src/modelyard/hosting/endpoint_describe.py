@@ -33,10 +33,12 @@ def _images(deployment: Deployment, variant: dict[str, Any]) -> list[dict[str, A
     resolved = deployment.launches or {}
     launch = resolved.get(variant["VariantName"])
     images = []
-    for container in containers_of(model.get("Spec") or {}):
+    for index, container in enumerate(containers_of(model.get("Spec") or {})):
         entry: dict[str, Any] = {"SpecifiedImage": container.get("Image")}
         if launch is not None:
-            entry["ResolvedImage"] = f"{container.get('Image')}@{launch.image_root.name}"
+            # an inference pipeline's containers each have their own image
+            root = launch.containers[index].image_root if launch.containers else launch.image_root
+            entry["ResolvedImage"] = f"{container.get('Image')}@{root.name}"
             entry["ResolutionTime"] = _time(deployment.start_time)
         images.append(entry)
     return images
