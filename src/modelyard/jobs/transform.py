@@ -229,28 +229,28 @@ class TransformController:
 
     def _work(self, job: Job, resumed: bool) -> None:
         run = TransformRun(self, job, JobLog(self.log_path(job.name)), resumed=resumed)
-        ended = True
+        outcome: Outcome | None = None
         try:
             run.execute()
-            self._finish(job, Outcome(COMPLETED, self.phases.completed))
+            outcome = Outcome(COMPLETED, self.phases.completed)
         except ShuttingDownError:
-            ended = False
             run.log.line("the server is shutting down: the next one resumes the job")
         except JobStoppedError:
-            self._finish(job, self._stopped(job))
+            outcome = self._stopped(job)
         except JobFailedError as failure:
-            run.log.line(f"failed: {failure.reason}")
-            self._finish(job, Outcome(FAILED, self.phases.failed, failure.reason[:1024]))
+            outcome = Outcome(FAILED, self.phases.failed, failure.reason[:1024])
         except Exception as exc:
             log.exception("transform job %s failed in the platform", job.name)
             reason = f"InternalServerError: {type(exc).__name__}: {exc}"
-            run.log.line(f"failed: {reason}")
-            self._finish(job, Outcome(FAILED, self.phases.failed, reason[:1024]))
+            outcome = Outcome(FAILED, self.phases.failed, reason[:1024])
         finally:
+            # The replicas go first: a job that reads as ended has nothing left running.
             run.close()
-            if ended:
-                record = self.get(job.name)
-                run.log.line(f"transform job {record.status}")
+            if outcome is not None:
+                if outcome.failure_reason:
+                    run.log.line(f"failed: {outcome.failure_reason}")
+                self._finish(job, outcome)
+                run.log.line(f"transform job {self.get(job.name).status}")
             with self._lock:
                 self._jobs.pop(job.name, None)
 

@@ -37,6 +37,12 @@ class Transform:
         self.artifacts = artifacts
         self.buckets: set[str] = set()
 
+    def __enter__(self) -> Transform:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.http.close()
+
     def put(self, uri: str, data: bytes) -> str:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         if bucket not in self.buckets:
