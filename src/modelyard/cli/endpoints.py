@@ -1,16 +1,20 @@
 """``modelyard endpoints`` and ``modelyard invoke``: real-time endpoints from the shell.
 
-``endpoints create NAME --config CONFIG [--wait]``, ``update``, ``list``, ``describe``,
-``delete``, ``replicas``, ``metrics``, ``shadow-report``; ``invoke NAME --body FILE``
+``endpoints create NAME --config CONFIG [--wait]``, ``update`` (blue/green with
+``--traffic CANARY --step 10 --wait-interval 60 --bake 300 --alarm NAME`` or a whole
+``--deployment-config``), ``rollback``, ``list``, ``describe``, ``delete``, ``replicas``,
+``metrics``, ``shadow-report``; ``invoke NAME --body FILE``
 sends the file to ``POST /endpoints/NAME/invocations`` and writes the answer to stdout
 (or ``--output``); the variant that answered goes to stderr. Over HTTP only.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -46,19 +50,110 @@ def create(
         console.print(f"{name} is InService", highlight=False)
 
 
+def _deployment_config(
+    given: str | None,
+    traffic: str | None,
+    step: int | None,
+    wait_interval: int,
+    bake: int,
+    alarms: list[str],
+) -> dict[str, Any] | None:
+    """``--deployment-config`` (JSON, or a JSON file), else the one the flags describe."""
+    if given:
+        path = Path(given)
+        text = path.read_text() if path.is_file() else given
+        try:
+            found: dict[str, Any] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(
+                f"not JSON, nor a JSON file: {exc}", param_hint="--deployment-config"
+            ) from exc
+        return found
+    if traffic is None and not alarms and not bake:
+        return None
+    kind = (traffic or "ALL_AT_ONCE").upper()
+    routing: dict[str, Any] = {"Type": kind, "WaitIntervalInSeconds": wait_interval}
+    if kind in ("CANARY", "LINEAR"):
+        if step is None:
+            raise typer.BadParameter(f"{kind} needs --step PERCENT", param_hint="--step")
+        key = "CanarySize" if kind == "CANARY" else "LinearStepSize"
+        routing[key] = {"Type": "CAPACITY_PERCENT", "Value": step}
+    config: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": bake,
+        }
+    }
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+    return config
+
+
+def _settled(api: Any, name: str, wanted: str) -> None:
+    """Wait, then say whether ``wanted`` serves or the update was rolled back (exit 1)."""
+    described = wait_for_endpoint(api, name)
+    if described.get("EndpointConfigName") != wanted:
+        err_console.print(
+            f"{name} still serves {described.get('EndpointConfigName')}: "
+            f"{described.get('FailureReason', 'the update did not finish')}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
 @app.command()
 @handled
 def update(
     name: str = typer.Argument(..., help="The endpoint's name."),
     config: str = typer.Option(..., "--config", help="The endpoint config to deploy now."),
     wait: bool = typer.Option(False, "--wait", help="Return once it is InService again."),
+    traffic: str | None = typer.Option(
+        None, "--traffic", help="Blue/green traffic shifting: ALL_AT_ONCE, CANARY or LINEAR."
+    ),
+    step: int | None = typer.Option(
+        None, "--step", help="CANARY's first share or LINEAR's step, in percent of capacity."
+    ),
+    wait_interval: int = typer.Option(0, "--wait-interval", help="Seconds between steps."),
+    bake: int = typer.Option(0, "--bake", help="Seconds the old fleet stays warm after."),
+    alarm: list[str] = typer.Option([], "--alarm", help="An alarm that rolls back (repeat)."),
+    deployment_config: str | None = typer.Option(
+        None, "--deployment-config", help="SageMaker's DeploymentConfig as JSON or a JSON file."
+    ),
+    retain_deployment_config: bool = typer.Option(
+        False, "--retain-deployment-config", help="Reuse the last DeploymentConfig."
+    ),
 ) -> None:
-    """Deploy another endpoint config to an endpoint."""
+    """Deploy another endpoint config to an endpoint (blue/green, with a bake and alarms)."""
     api = client()
-    api.post_json(f"/endpoints/{name}/update", {"EndpointConfigName": config})
+    body: dict[str, Any] = {"EndpointConfigName": config}
+    chosen = _deployment_config(deployment_config, traffic, step, wait_interval, bake, alarm)
+    if chosen is not None:
+        body["DeploymentConfig"] = chosen
+    if retain_deployment_config:
+        body["RetainDeploymentConfig"] = True
+    api.post_json(f"/endpoints/{name}/update", body)
     if wait:
-        wait_for_endpoint(api, name)
-    console.print(f"{name} updated to {config}", highlight=False)
+        _settled(api, name, config)
+        console.print(f"{name} updated to {config}", highlight=False)
+    else:
+        console.print(f"updating {name} to {config}", highlight=False)
+
+
+@app.command()
+@handled
+def rollback(
+    name: str = typer.Argument(..., help="The endpoint's name."),
+    wait: bool = typer.Option(False, "--wait", help="Return once it is InService again."),
+) -> None:
+    """Back to the previous config: at once during an update, else by redeploying it."""
+    api = client()
+    answer = api.post_json(f"/endpoints/{name}/rollback")
+    target = str(answer["EndpointConfigName"])
+    how = "traffic is back on" if answer["RollbackType"] == "TrafficShift" else "redeploying"
+    console.print(f"{name}: {how} {target}", highlight=False)
+    if wait:
+        _settled(api, name, target)
+        console.print(f"{name} serves {target}", highlight=False)
 
 
 @app.command("list")

@@ -7,6 +7,7 @@ from pydantic import ValidationError as SettingsError
 
 from modelyard import __version__
 from modelyard.cli import (
+    alarms,
     autoscaling,
     compilation_jobs,
     edge,
@@ -46,6 +47,7 @@ app.add_typer(endpoints.app, name="endpoints", help="Real-time endpoints, as Sag
 app.add_typer(
     autoscaling.app, name="autoscaling", help="Endpoint autoscaling, as Application Auto Scaling's."
 )
+app.add_typer(alarms.app, name="alarms", help="Metric alarms on endpoints (rollback triggers).")
 app.command("invoke")(endpoints.invoke)
 
 

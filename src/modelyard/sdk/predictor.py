@@ -185,6 +185,13 @@ class Predictor:
         self.sagemaker_session.update_endpoint(self.endpoint_name, new_config, wait=wait)
         self._endpoint_config_name = new_config
 
+    def rollback(self, wait: bool = True) -> dict[str, Any]:
+        """Back to the endpoint's previous config (modelyard's; see Session.rollback_endpoint)."""
+        answer = self.sagemaker_session.rollback_endpoint(self.endpoint_name, wait=wait)
+        self._endpoint_config_name = str(answer["EndpointConfigName"])
+        self._model_names = None
+        return answer
+
     def delete_endpoint(self, delete_endpoint_config: bool = True) -> None:
         """Delete the endpoint (and, by default, its endpoint config)."""
         if self._model_names is None:

@@ -17,10 +17,11 @@ from modelyard.errors import ServerUnavailableError
 from modelyard.sdk import objects
 from modelyard.sdk.autoscaling import AutoscalingClient
 from modelyard.sdk.client import ApiClient
+from modelyard.sdk.deployments import DeploymentSessionMixin
 from modelyard.sdk.hosting import HostingSessionMixin
 
 
-class Session(HostingSessionMixin):
+class Session(HostingSessionMixin, DeploymentSessionMixin):
     """A connection to the control plane, with sagemaker.Session's data and hosting helpers."""
 
     def __init__(
