@@ -55,6 +55,8 @@ POLICIES = "ScalingPolicies"
 ACTIVITIES = "ScalingActivities"
 MAX_ACTIVITIES = 100
 MAX_RESULTS = 50
+#: NotScaledReason codes recorded as not-scaled activities (IncludeNotScaledActivities).
+NOT_SCALED_CODES = frozenset({"AlreadyAtMaxCapacity", "AlreadyAtMinCapacity"})
 #: Utilisation is sampled every few seconds: a shorter window would often hold none.
 UTILIZATION_WINDOW_FLOOR_S = 12.0
 
@@ -65,6 +67,8 @@ class _Watch:
 
     since: float
     history: History = field(default_factory=History)
+    #: the NotScaledReason last recorded (recorded again only once it changes)
+    held: str | None = None
 
 
 class AutoscalingController:
@@ -169,7 +173,11 @@ class AutoscalingController:
                 scale_in_ready=now - watch.since >= self.settings.autoscaling_scale_in_window_s,
             )
             if decision.direction is None or decision.desired == current:
+                if decision.not_scaled in NOT_SCALED_CODES and decision.not_scaled != watch.held:
+                    self._not_scaled(endpoint, VariantId(endpoint, variant), current, decision)
+                watch.held = decision.not_scaled
                 return
+            watch.held = None
             self.endpoints.set_variant(endpoint, variant, desired_count=decision.desired)
             if decision.direction is Direction.OUT:
                 watch.history.last_scale_out_at = now
@@ -228,6 +236,37 @@ class AutoscalingController:
                 earlier["StatusMessage"] = "a later activity changed the desired count again"
                 earlier["EndTime"] = activity["StartTime"]
         activities.insert(0, activity)
+        self.catalog.update(KIND, endpoint, state_updates={ACTIVITIES: activities[:MAX_ACTIVITIES]})
+
+    def _not_scaled(
+        self, endpoint: str, variant: VariantId, current: int, decision: Decision
+    ) -> None:
+        """A change a policy wanted, held at a bound (a not-scaled activity, as AWS's)."""
+        record = self.catalog.get(KIND, endpoint)
+        target = (record.state.get(TARGETS) or {}).get(variant.variant) or {}
+        direction = "out" if decision.not_scaled == "AlreadyAtMaxCapacity" else "in"
+        now = utcnow().isoformat()
+        activity = {
+            "ActivityId": str(uuid.uuid4()),
+            "ServiceNamespace": requests.NAMESPACE,
+            "ResourceId": variant.resource_id,
+            "ScalableDimension": requests.DIMENSION,
+            "Description": f"Attempting to scale {direction} due to {decision.policy}",
+            "Cause": decision.cause,
+            "StartTime": now,
+            "EndTime": now,
+            "StatusCode": "Failed",
+            "StatusMessage": f"Failed to set desired instance count: {decision.not_scaled}",
+            "NotScaledReasons": [
+                {
+                    "Code": decision.not_scaled,
+                    "CurrentCapacity": current,
+                    "MinCapacity": target.get("MinCapacity"),
+                    "MaxCapacity": target.get("MaxCapacity"),
+                }
+            ],
+        }
+        activities = [activity, *(record.state.get(ACTIVITIES) or [])]
         self.catalog.update(KIND, endpoint, state_updates={ACTIVITIES: activities[:MAX_ACTIVITIES]})
 
     def _settle(self, record: ResourceRecord, variant: str, summary: dict[str, Any]) -> None:
@@ -383,11 +422,13 @@ class AutoscalingController:
         """Newest first, as Application Auto Scaling lists them."""
         requests.check_namespace(query)
         resource_id = query.get("ResourceId")
+        not_scaled = bool(query.get("IncludeNotScaledActivities"))
         found = [
             activity
             for record in self._records()
             for activity in record.state.get(ACTIVITIES) or []
-            if resource_id is None or activity["ResourceId"] == resource_id
+            if (resource_id is None or activity["ResourceId"] == resource_id)
+            and (not_scaled or "NotScaledReasons" not in activity)
         ]
         found.sort(key=lambda a: a["StartTime"], reverse=True)
         if query.get("ScalableDimension") not in (None, requests.DIMENSION):

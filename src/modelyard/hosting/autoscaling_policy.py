@@ -91,8 +91,10 @@ class Direction(StrEnum):
 class Decision:
     """What to do: ``desired`` differs from the current count when ``direction`` is set.
 
-    ``not_scaled`` is Application Auto Scaling's NotScaledReason code when a policy
-    wanted a change that was held back (at a bound, in a cooldown, suspended).
+    ``not_scaled`` says why a change a policy wanted was held back: Application Auto
+    Scaling's NotScaledReason codes at a bound (``AlreadyAtMaxCapacity``,
+    ``AlreadyAtMinCapacity``, recorded as not-scaled activities), or ``ScaleOutCooldown``,
+    ``ScaleInCooldown``, ``ScaleOutSuspended``, ``ScaleInSuspended`` (only logged).
     """
 
     desired: int
@@ -199,8 +201,7 @@ def _scale_in(
         counts.append(wanted(current, value, policy.target_value))
         if lowest is None:
             lowest = (policy, value)
-    count = max(max(counts), bounds.min_capacity)
-    if count >= current or lowest is None:
+    if max(counts) >= current or lowest is None:
         return Decision(current)
     policy, value = lowest
     cause = (
@@ -208,6 +209,9 @@ def _scale_in(
         if len(policies) == 1
         else f"every policy allows fewer replicas ({', '.join(p.name for p in policies)})"
     )
+    count = max(max(counts), bounds.min_capacity)
+    if count >= current:
+        return Decision(current, policy=policy.name, cause=cause, not_scaled="AlreadyAtMinCapacity")
     if bounds.scale_in_suspended:
         return Decision(current, policy=policy.name, cause=cause, not_scaled="ScaleInSuspended")
     cooldown = max(p.scale_in_cooldown_s for p in policies)

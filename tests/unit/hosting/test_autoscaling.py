@@ -326,3 +326,23 @@ def test_a_cpu_policy_is_accepted_for_the_variant_it_names(harness: Harness) -> 
     policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"] = wrong
     with pytest.raises(ValidationError, match="does not name the policy's variant"):
         autoscaling.put_scaling_policy(policy)
+
+
+def test_a_change_held_at_a_bound_is_a_not_scaled_activity(harness: Harness) -> None:
+    autoscaling = harness.controller.autoscaling
+    autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=1))
+    autoscaling.put_scaling_policy(invocations_policy(100.0))
+    load = Load(harness)
+    load.run(per_minute=600, seconds=60)
+    load.scale()
+    load.scale()  # recorded once, not at every evaluation
+    assert counts(harness) == (1, 1)
+    query: dict[str, Any] = {"ServiceNamespace": "sagemaker", "ResourceId": RESOURCE}
+    assert autoscaling.describe_scaling_activities(query)["ScalingActivities"] == []
+    (held,) = autoscaling.describe_scaling_activities(
+        {**query, "IncludeNotScaledActivities": True}
+    )["ScalingActivities"]
+    assert held["StatusCode"] == "Failed"
+    assert held["NotScaledReasons"] == [
+        {"Code": "AlreadyAtMaxCapacity", "CurrentCapacity": 1, "MinCapacity": 1, "MaxCapacity": 1}
+    ]

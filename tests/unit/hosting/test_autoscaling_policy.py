@@ -166,3 +166,8 @@ def test_cpu_utilisation_is_tracked_like_any_metric() -> None:
     decision = one(2, 90.0, policy=CPU)  # 2 replicas at 90% against 50%: ceil(3.6) = 4
     assert (decision.desired, decision.direction) == (4, Direction.OUT)
     assert one(4, 20.0, policy=CPU).desired == 2  # ceil(4 * 0.4) = 2
+
+
+def test_a_scale_in_below_the_minimum_is_held_and_said() -> None:
+    held = one(2, 0.0, bounds=Bounds(2, 4))
+    assert (held.desired, held.direction, held.not_scaled) == (2, None, "AlreadyAtMinCapacity")

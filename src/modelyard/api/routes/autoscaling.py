@@ -142,8 +142,12 @@ def describe_scaling_activities(
     dimension: str | None = Query(None, alias="ScalableDimension"),
     max_results: int | None = Query(None, ge=1, le=50, alias="MaxResults"),
     next_token: str | None = Query(None, alias="NextToken"),
+    not_scaled: bool = Query(False, alias="IncludeNotScaledActivities"),
 ) -> dict[str, Any]:
-    """DescribeScalingActivities: what changed, why, when, and its status; newest first."""
+    """DescribeScalingActivities: what changed, why, when, and its status; newest first.
+
+    With ``IncludeNotScaledActivities``, also the changes held at MinCapacity/MaxCapacity.
+    """
     return services.endpoints.autoscaling.describe_scaling_activities(
         {
             "ServiceNamespace": namespace,
@@ -151,5 +155,6 @@ def describe_scaling_activities(
             "ScalableDimension": dimension,
             "MaxResults": max_results,
             "NextToken": next_token,
+            "IncludeNotScaledActivities": not_scaled,
         }
     )
