@@ -196,3 +196,27 @@ def summary(record: ResourceRecord) -> dict[str, Any]:
         "LastModifiedTime": record.updated_at,
         "EndpointStatus": record.status,
     }
+
+
+def replica_rows(state: EndpointState) -> list[dict[str, Any]]:
+    """Every replica of the endpoint: id, variant, config, phase, port, pid (for operators)."""
+    found: list[dict[str, Any]] = []
+    for replica_id, (deployment_id, variant) in state.owners.items():
+        deployment = state.deployment(deployment_id)
+        replica_set = deployment.sets.get(variant) if deployment else None
+        replica = replica_set.replicas.get(replica_id) if replica_set else None
+        process = state.processes.get(replica_id)
+        found.append(
+            {
+                "ReplicaId": replica_id,
+                "VariantName": variant,
+                "EndpointConfigName": deployment.config_name if deployment else None,
+                "Status": replica.phase.value if replica else "Stopped",
+                "ModelError": replica.model_error if replica else None,
+                "Port": process.target.port if process else None,
+                "Pid": process.pid() if process else None,
+                "HandleId": process.handle_id if process else None,
+                "LaunchedAt": state.launched_at.get(replica_id),
+            }
+        )
+    return found

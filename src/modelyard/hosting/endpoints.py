@@ -35,7 +35,6 @@ from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
 from modelyard.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
 from modelyard.hosting import endpoint_describe, updates
-from modelyard.hosting.advance import roll_back
 from modelyard.hosting.alarms import AlarmRegistry
 from modelyard.hosting.autoscaling import AutoscalingController
 from modelyard.hosting.capture import CaptureWriter
@@ -203,20 +202,9 @@ class EndpointController:
                     "it is InService",
                     field="EndpointName",
                 )
-            saved = self.get(name).state
-            config = updates.deployment_config(
-                request, saved.get("LastDeploymentConfig"), self.alarms
+            record = updates.begin(
+                self.loop, state, deployment, request, self.get(name).state, self.alarms
             )
-            updates.retain_variant_properties(deployment, state.active, request)
-            rollout = updates.start_rollout(deployment, config, self.loop.wall_clock())
-            changes: dict[str, Any] = {"Pending": deployment.to_state(), "Rollout": None}
-            changes["Rollout"] = rollout.to_state()
-            if request.get("DeploymentConfig"):
-                changes["LastDeploymentConfig"] = config
-            record = self.loop.transition(state, "Updating", state_updates=changes)
-            deployment.build_sets(self.loop.policy)
-            state.pending = deployment
-            state.rollout = rollout
         self.loop.wake()
         return record
 
@@ -229,25 +217,7 @@ class EndpointController:
         """
         with self.loop.lock:
             state = self._state(name)
-            pending = state.pending
-            if pending is not None and state.active is not None and state.rollout is not None:
-                roll_back(self.loop, state, updates.MANUAL_ROLLBACK)
-                kind, target = "TrafficShift", state.active.config_name
-            else:
-                record = self.get(name)
-                deployment = updates.previous_deployment(
-                    state, self.loop.status.get(name), record.state
-                )
-                rollout = updates.start_rollout(deployment, None, self.loop.wall_clock())
-                self.loop.transition(
-                    state,
-                    "Updating",
-                    state_updates={"Pending": deployment.to_state(), "Rollout": rollout.to_state()},
-                )
-                deployment.build_sets(self.loop.policy)
-                state.pending = deployment
-                state.rollout = rollout
-                kind, target = "Redeploy", deployment.config_name
+            kind, target = updates.roll_back_or_redeploy(self.loop, state, self.get(name).state)
             record = self.get(name)
         self.loop.wake()
         return {"EndpointArn": record.arn, "EndpointConfigName": target, "RollbackType": kind}
@@ -361,26 +331,7 @@ class EndpointController:
             state = self.loop.endpoints.get(name)
             if state is None:
                 return []
-            found: list[dict[str, Any]] = []
-            for replica_id, (deployment_id, variant) in state.owners.items():
-                deployment = state.deployment(deployment_id)
-                replica_set = deployment.sets.get(variant) if deployment else None
-                replica = replica_set.replicas.get(replica_id) if replica_set else None
-                process = state.processes.get(replica_id)
-                found.append(
-                    {
-                        "ReplicaId": replica_id,
-                        "VariantName": variant,
-                        "EndpointConfigName": deployment.config_name if deployment else None,
-                        "Status": replica.phase.value if replica else "Stopped",
-                        "ModelError": replica.model_error if replica else None,
-                        "Port": process.target.port if process else None,
-                        "Pid": process.pid() if process else None,
-                        "HandleId": process.handle_id if process else None,
-                        "LaunchedAt": state.launched_at.get(replica_id),
-                    }
-                )
-            return found
+            return endpoint_describe.replica_rows(state)
 
     def shadow_report(self, name: str) -> dict[str, Any]:
         record = self.get(name)

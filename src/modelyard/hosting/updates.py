@@ -16,13 +16,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from modelyard.catalog.base import ResourceRecord
 from modelyard.errors import ConflictError, ValidationError
+from modelyard.hosting.advance import roll_back
 from modelyard.hosting.alarms import AlarmRegistry
 from modelyard.hosting.deployment import Rollout
 from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.ids import utcnow
+
+if TYPE_CHECKING:
+    from modelyard.hosting.reconciler import Reconciler
 
 MANUAL_ROLLBACK = "rolled back: requested by a manual rollback"
 
@@ -92,3 +97,55 @@ def previous_deployment(
     return Deployment.new(
         snapshot.config_name, snapshot.config, snapshot.models, utcnow().isoformat()
     )
+
+
+def begin(
+    loop: Reconciler,
+    state: EndpointState,
+    deployment: Deployment,
+    request: dict[str, Any],
+    saved: dict[str, Any],
+    alarms: AlarmRegistry | None,
+) -> ResourceRecord:
+    """UpdateEndpoint checked (its options, the fleet's sizes) and recorded: ``Updating``."""
+    assert state.active is not None  # the caller checked it is InService
+    config = deployment_config(request, saved.get("LastDeploymentConfig"), alarms)
+    retain_variant_properties(deployment, state.active, request)
+    rollout = start_rollout(deployment, config, loop.wall_clock())
+    changes: dict[str, Any] = {"Pending": deployment.to_state(), "Rollout": rollout.to_state()}
+    if request.get("DeploymentConfig"):
+        changes["LastDeploymentConfig"] = config
+    return _start(loop, state, deployment, rollout, changes)
+
+
+def roll_back_or_redeploy(
+    loop: Reconciler, state: EndpointState, saved: dict[str, Any]
+) -> tuple[str, str]:
+    """A manual rollback (see the module doc): its kind and the config that will serve."""
+    if state.pending is not None and state.active is not None and state.rollout is not None:
+        roll_back(loop, state, MANUAL_ROLLBACK)
+        return "TrafficShift", state.active.config_name
+    deployment = previous_deployment(state, loop.status.get(state.name), saved)
+    rollout = start_rollout(deployment, None, loop.wall_clock())
+    _start(
+        loop,
+        state,
+        deployment,
+        rollout,
+        {"Pending": deployment.to_state(), "Rollout": rollout.to_state()},
+    )
+    return "Redeploy", deployment.config_name
+
+
+def _start(
+    loop: Reconciler,
+    state: EndpointState,
+    deployment: Deployment,
+    rollout: Rollout,
+    changes: dict[str, Any],
+) -> ResourceRecord:
+    record = loop.transition(state, "Updating", state_updates=changes)
+    deployment.build_sets(loop.policy)
+    state.pending = deployment
+    state.rollout = rollout
+    return record
