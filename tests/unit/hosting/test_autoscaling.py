@@ -16,8 +16,10 @@ import pytest
 from modelyard.catalog import SqlCatalog
 from modelyard.config import Settings
 from modelyard.errors import NotFoundError, ValidationError
+from modelyard.hosting.replica_set import Health
+from modelyard.hosting.replicas import LaunchRequest
 from modelyard.ids import ResourceKind
-from tests.unit.hosting.test_controller import Clock, FakeLauncher, Harness
+from tests.unit.hosting.test_controller import Clock, FakeLauncher, FakeProcess, Harness
 
 RESOURCE = "endpoint/ep/variant/A"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -346,3 +348,28 @@ def test_a_change_held_at_a_bound_is_a_not_scaled_activity(harness: Harness) -> 
     assert held["NotScaledReasons"] == [
         {"Code": "AlreadyAtMaxCapacity", "CurrentCapacity": 1, "MinCapacity": 1, "MaxCapacity": 1}
     ]
+
+
+def test_a_replica_added_by_autoscaling_takes_traffic_only_once_it_answers_ping(
+    harness: Harness,
+) -> None:
+    launch = harness.launcher.launch
+
+    def slow_start(request: LaunchRequest) -> FakeProcess:
+        harness.launcher.health[request.replica_id] = Health.STARTING
+        return launch(request)
+
+    harness.launcher.launch = slow_start  # type: ignore[method-assign]
+    (first,) = harness.routed("ep")["A"]
+    harness.controller.autoscaling.register_scalable_target(target(MinCapacity=2, MaxCapacity=3))
+    harness.ticks()
+    assert harness.routed("ep")["A"] == [first]  # launched, but /ping does not answer yet
+    (variant,) = harness.controller.describe("ep")["ProductionVariants"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (1, 2)
+    assert variant["VariantStatus"][0]["Status"] == "Updating"
+    assert harness.status("ep") == "InService"  # it serves all along
+    (added,) = [r for r in harness.launcher.alive() if r != first]
+    harness.launcher.health[added] = Health.READY
+    harness.ticks()
+    assert sorted(harness.routed("ep")["A"]) == sorted([first, added])
+    assert counts(harness) == (2, 2)
