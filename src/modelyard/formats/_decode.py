@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelyard.formats._layout import parse_standard
-from modelyard.formats._vec import I64, U8, decode_packed_varints
+from modelyard.formats._vec import I64, U8, UInt, decode_packed_varints, varints_as_int32
 from modelyard.formats._wire import (
     KIND_FLOAT32,
     KIND_FLOAT64,
@@ -31,7 +31,10 @@ from modelyard.formats.errors import FormatError
 from modelyard.formats.records import _fields
 
 Arrays = tuple[NDArray[Any], NDArray[Any] | None]
-CsrParts = tuple[I64, I64, NDArray[Any], int, NDArray[Any] | None]
+Index = NDArray[np.signedinteger[Any]]
+CsrParts = tuple[Index, Index, NDArray[Any], int, NDArray[Any] | None]
+#: Column indices SciPy can hold (int64).
+_INDEX_LIMIT = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,7 @@ def _decode_regular(data: U8, starts: I64, lengths: I64) -> Arrays | None:
             )
             if counts.size and not bool((counts == counts[0]).all()):
                 return None  # ragged: the general path says which record
-            values = decoded.view(np.int64).astype(np.int32).reshape(count, -1)
+            values = varints_as_int32(decoded).reshape(count, -1)
         else:
             values = block.view(slot.dtype).reshape(count, -1).astype(slot.dtype[1:], copy=False)
         if slot.shape is not None and int(np.prod(slot.shape)) == values.shape[1]:
@@ -195,8 +198,11 @@ def _shapes(batch: TensorBatch) -> list[tuple[int, ...]]:
     return sorted(found)
 
 
-def _csr(batch: TensorBatch, what: str) -> tuple[I64, I64, NDArray[Any], int, tuple[int, ...]]:
-    """CSR parts of a batch (dense records count as rows whose keys are 0..n-1)."""
+def _csr(batch: TensorBatch, what: str) -> tuple[Index, Index, NDArray[Any], int, tuple[int, ...]]:
+    """CSR parts of a batch (dense records count as rows whose keys are 0..n-1).
+
+    The index arrays are int32 when they fit, as SciPy would otherwise convert them.
+    """
     count = batch.count
     value_counts, key_counts = batch.value_counts, batch.key_counts
     sparse_rows = key_counts > 0
@@ -208,29 +214,36 @@ def _csr(batch: TensorBatch, what: str) -> tuple[I64, I64, NDArray[Any], int, tu
             field=f"{what}.keys",
         )
     total = int(value_counts.sum())
-    if bool(sparse_rows.all()) or not bool((value_counts[~sparse_rows] > 0).any()):
-        indices = batch.keys.view(np.int64)
-    else:
+    keys: UInt = batch.keys
+    if not bool(sparse_rows.all()) and bool((value_counts[~sparse_rows] > 0).any()):
         owner = np.repeat(np.arange(count), value_counts)
         within = np.arange(total) - np.repeat(np.cumsum(value_counts) - value_counts, value_counts)
         key_at = np.repeat(np.cumsum(key_counts) - key_counts, value_counts) + within
-        indices = within.copy()
         from_keys = sparse_rows[owner]
-        indices[from_keys] = batch.keys[key_at[from_keys]].astype(np.int64)
+        keys = within.astype(np.uint64)
+        keys[from_keys] = batch.keys[key_at[from_keys]]
     shapes = _shapes(batch)
     trailing: tuple[int, ...] = shapes[0] if len(shapes) == 1 else ()
-    columns = max((int(np.prod(s)) for s in shapes), default=0)
-    if not shapes:
-        columns = int(indices.max()) + 1 if indices.size else 0
-    if indices.size and (int(indices.max()) >= columns or int(indices.min()) < 0):
+    widest = int(keys.max()) if keys.size else -1
+    if shapes:
+        columns = max(int(np.prod(s)) for s in shapes)
+        limit = columns
+        if columns > _INDEX_LIMIT:
+            raise FormatError(f"a shape of {columns} columns is too wide", field=f"{what}.shape")
+    else:
+        columns = widest + 1
+        limit = _INDEX_LIMIT
+    if widest >= limit:
         owner = np.repeat(np.arange(count), value_counts)
-        i = int(np.argmax((indices >= columns) | (indices < 0)))
+        i = int(np.argmax(keys >= limit))
+        where = f"outside its shape ({columns})" if shapes else "too large for a column index"
         raise FormatError(
-            f"record {int(owner[i])} has key {int(indices[i])} outside its shape ({columns})",
-            field=f"{what}.keys",
+            f"record {int(owner[i])} has key {int(keys[i])} {where}", field=f"{what}.keys"
         )
-    indptr = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(value_counts)])
-    return indptr, indices, batch.values, columns, trailing
+    index_dtype = np.int32 if max(columns, total) <= np.iinfo(np.int32).max else np.int64
+    indptr: Index = np.zeros(count + 1, dtype=index_dtype)
+    np.cumsum(value_counts, out=indptr[1:])
+    return indptr, keys.astype(index_dtype), batch.values, columns, trailing
 
 
 def _dense(batch: TensorBatch | None, count: int, what: str) -> NDArray[Any]:

@@ -25,6 +25,8 @@ from modelyard.formats.errors import ProtobufError
 U8 = NDArray[np.uint8]
 I64 = NDArray[np.int64]
 U64 = NDArray[np.uint64]
+#: Varint values: uint16 when they are all small, uint64 otherwise.
+UInt = NDArray[np.unsignedinteger[Any]]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
@@ -85,20 +87,23 @@ def signed_to_wire(values: NDArray[np.integer]) -> U64:
 
 def decode_packed_varints(
     data: U8, starts: I64, ends: I64, *, field: str, base: I64, expected: I64 | None = None
-) -> tuple[U64, I64]:
+) -> tuple[UInt, I64]:
     """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
 
     Run ``i`` is ``data[starts[i]:ends[i]]`` and must end on a whole varint.
-    Returns all values in order and how many each run holds. ``base`` gives
-    each run's offset in the original buffer, for error messages. When the
-    caller knows how many values each run must hold (``expected``: a sparse
-    row has as many keys as values), that is checked instead of counted, which
-    is cheaper; a run that differs raises ``ProtobufError``.
+    Returns all values in order and how many each run holds. The values come
+    as uint16 when every varint is at most 2 bytes long (values < 2**14: the
+    keys of any matrix narrower than 16,384 columns), which spares the 64-bit
+    arithmetic, and as uint64 otherwise. ``base`` gives each run's offset in
+    the original buffer, for error messages. When the caller knows how many
+    values each run must hold (``expected``: a sparse row has as many keys as
+    values), that is checked instead of counted, which is cheaper; a run that
+    differs raises ``ProtobufError``.
     """
     if data.size == 0:
         if expected is not None and bool(expected.any()):
             raise ProtobufError("packed field shorter than expected", field=field)
-        return np.zeros(0, dtype=np.uint64), np.zeros(starts.size, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint16), np.zeros(starts.size, dtype=np.int64)
     last = data < 0x80
     nonempty = ends > starts
     broken = nonempty & ~last[np.maximum(ends - 1, 0)]
@@ -112,7 +117,7 @@ def decode_packed_varints(
         counts = ends - starts
         if expected is not None and not np.array_equal(counts, expected):
             _raise_count_mismatch(counts, expected, base, field)
-        return data.astype(np.uint64), counts
+        return data.astype(np.uint16), counts
     value_ends = np.flatnonzero(last)
     if expected is None:
         seen: NDArray[np.integer[Any]] = np.zeros(
@@ -134,17 +139,105 @@ def decode_packed_varints(
             np.cumsum(last, out=seen[1:])
             _raise_count_mismatch(seen[ends] - seen[starts], expected, base, field)
         counts = expected
-    if value_ends[0] > 0:
-        high = data[value_ends]
-        low = data[value_ends - 1]
-        two = low >= 0x80
-        if int(np.count_nonzero(two)) == data.size - value_ends.size:
-            # No varint is longer than 2 bytes (every continuation byte sits right before
-            # a last byte): 16-bit arithmetic, values < 2**14.
-            out = high.astype(np.uint64)
-            np.left_shift(out, np.uint64(7), out=out, where=two)
-            np.bitwise_or(out, low & 0x7F, out=out, where=two, casting="unsafe")
-            return out, counts
+    short = _decode_short_varints(data, value_ends)
+    if short is not None:
+        return short, counts
+    return _decode_long_varints(data, value_ends, starts, ends, base, field), counts
+
+
+def varints_as_int32(values: UInt) -> NDArray[np.int32]:
+    """Decoded int32 values: protobuf writes a negative int32 as its 64-bit two's complement."""
+    wide = values.view(np.int64) if values.dtype == np.uint64 else values
+    return wide.astype(np.int32)
+
+
+def _decode_short_varints(data: U8, value_ends: I64) -> NDArray[np.uint16] | None:
+    """The varints ending at ``value_ends`` if none is longer than 2 bytes, else ``None``.
+
+    Each value is read from the byte pair (previous byte, last byte): the previous
+    byte belongs to the varint exactly when it has its continuation bit. If the
+    pairs account for every continuation byte, no varint is longer than 2 bytes.
+    """
+    pairs: NDArray[np.uint16] = np.take(unaligned(data, "V2"), value_ends - 1).view("<u2")
+    if value_ends[0] == 0:
+        pairs[0] = int(data[0]) << 8  # no previous byte: a one-byte varint
+    continued = (pairs >> 7) & 1
+    if int(np.count_nonzero(continued)) != data.size - value_ends.size:
+        return None
+    values = ((pairs >> 8) << (continued * 7)) | ((pairs & 0x7F) * continued)
+    return values.astype(np.uint16, copy=False)
+
+
+def decode_short_varint_runs(
+    buffer: U8, starts: I64, ends: I64, expected: I64
+) -> NDArray[np.uint16] | None:
+    """The packed varints of the runs ``buffer[starts[i]:ends[i]]``, if they are regular.
+
+    Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
+    as values), none longer than 2 bytes. The runs are then read in place, one
+    fixed-size window each, instead of being copied end to end first. ``None``
+    otherwise: ``decode_packed_varints`` then says what is wrong. Runs ascend.
+    """
+    sizes = ends - starts
+    if starts.size == 0:
+        return np.zeros(0, dtype=np.uint16)
+    if bool(((expected == 0) != (sizes == 0)).any()):
+        return None
+    width = int(sizes.max()) + 1  # and the byte before the run, zeroed: no varint ends there
+    rows = int(np.searchsorted(starts, buffer.size - width + 1, side="right"))
+    head = _short_varint_windows(
+        _windows(buffer, starts[:rows] - 1, width), sizes[:rows], expected[:rows]
+    )
+    if rows == starts.size or head is None:
+        return head
+    first = int(starts[rows]) - 1
+    padded = np.zeros(buffer.size - first + width, dtype=np.uint8)
+    padded[: buffer.size - first] = buffer[first:]
+    tail = _short_varint_windows(
+        _windows(padded, starts[rows:] - 1 - first, width), sizes[rows:], expected[rows:]
+    )
+    return None if tail is None else np.concatenate([head, tail])
+
+
+def _short_varint_windows(windows: U8, sizes: I64, expected: I64) -> NDArray[np.uint16] | None:
+    """``decode_short_varint_runs`` on runs copied to ``windows[i, 1 : 1 + sizes[i]]``.
+
+    A varint of at most 2 bytes is read from the pair (byte before its last
+    byte, last byte): the byte before belongs to it when it has its
+    continuation bit. Found by the pair's first byte, in order.
+    """
+    if windows.size == 0:
+        return np.zeros(0, dtype=np.uint16)
+    width = windows.shape[1]
+    windows[:, 0] = 0
+    flat = windows.reshape(-1)
+    before_last = prefix_mask(sizes, width).reshape(-1)[:-1]
+    before_last &= flat[1:] < 0x80
+    at = np.flatnonzero(before_last)
+    # The k-th varint, k the running total of run i, must end where run i ends.
+    running = np.cumsum(expected)
+    if at.size != int(running[-1]):
+        return None
+    filled = np.flatnonzero(expected)
+    if not bool((at[running[filled] - 1] == filled * width + sizes[filled] - 1).all()):
+        return None
+    low, high = np.take(flat, at), np.take(flat[1:], at)
+    continued = low >> 7
+    if int(np.count_nonzero(continued)) != int(sizes.sum()) - at.size:
+        return None  # a varint of 3 bytes or more
+    values = (high.astype(np.uint16) << (continued * 7)) | ((low & 0x7F) * continued)
+    return values.astype(np.uint16, copy=False)
+
+
+def _windows(buffer: U8, starts: I64, width: int) -> U8:
+    """``buffer[starts[i] : starts[i] + width]`` for every ``i``, as the rows of a new array."""
+    rows: U8 = unaligned(buffer, f"V{width}")[starts].view(np.uint8)
+    return rows.reshape(starts.size, width)
+
+
+def _decode_long_varints(
+    data: U8, value_ends: I64, starts: I64, ends: I64, base: I64, field: str
+) -> U64:
     value_starts = np.empty_like(value_ends)
     value_starts[0] = 0
     value_starts[1:] = value_ends[:-1] + 1
@@ -159,7 +252,7 @@ def decode_packed_varints(
         chunk = (data[np.minimum(value_starts + k, data.size - 1)] & 0x7F).astype(np.uint64)
         chunk[sizes <= k] = 0
         values |= chunk << np.uint64(7 * k)
-    return values, counts
+    return values
 
 
 def _raise_count_mismatch(counts: I64, expected: I64, base: I64, field: str) -> None:
@@ -242,10 +335,22 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
         # One memcpy'd window per range; keep each range's part of its window.
         blobs = unaligned(buffer, f"V{widest * itemsize}")[starts[:head]]
         windows = blobs.view(dtype).reshape(head, widest)
-        parts.append(windows[np.arange(widest) < counts[:head, None]])
+        parts.append(windows[prefix_mask(counts[:head], widest)])
     if head < starts.size:
         parts.append(_gather_items(buffer, starts[head:], counts[head:], dtype, itemsize))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def prefix_mask(counts: I64, width: int) -> NDArray[np.bool_]:
+    """A ``(len(counts), width)`` mask, row ``i`` True on its first ``counts[i]`` items.
+
+    Rows are copied whole from a small staircase table (row ``k``: ``k`` Trues),
+    cheaper than comparing every cell against its row's count.
+    """
+    table = np.arange(width) < np.arange(width + 1)[:, None]
+    rows = np.take(table.view(f"V{width}").reshape(-1), counts)
+    mask: NDArray[np.bool_] = rows.view(np.bool_).reshape(counts.size, width)
+    return mask
 
 
 def _gather_items(buffer: U8, starts: I64, counts: I64, dtype: str, itemsize: int) -> NDArray[Any]:

@@ -22,9 +22,12 @@ from modelyard.formats._vec import (
     I64,
     U8,
     U64,
+    UInt,
     decode_packed_varints,
+    decode_short_varint_runs,
     gather,
     read_varints_at,
+    varints_as_int32,
 )
 from modelyard.formats.errors import ProtobufError
 
@@ -167,9 +170,9 @@ class TensorBatch:
     kind: NDArray[np.int8]
     values: NDArray[np.generic]
     value_counts: I64
-    keys: U64
+    keys: UInt
     key_counts: I64
-    shape: U64
+    shape: UInt
     shape_counts: I64
 
 
@@ -282,7 +285,7 @@ def _sum_per_owner(owner: I64, amounts: I64, size: int) -> I64:
 
 def _packed_uint64(
     buffer: U8, tensors: Fields, number: int, size: int, name: str
-) -> tuple[U64, I64]:
+) -> tuple[UInt, I64]:
     owner, _, start, end = tensors.select(number, (0, 2), name=name)
     return uint64_segments(buffer, owner, start, end, size, name)
 
@@ -295,17 +298,16 @@ def uint64_segments(
     size: int,
     name: str,
     expected: I64 | None = None,
-) -> tuple[U64, I64]:
+) -> tuple[UInt, I64]:
     """Packed (or single) uint64 varints of each segment: all values, and count per owner.
 
     ``expected``: the count each segment must hold, when known (one segment per owner).
     """
     if owner.size == 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(size, dtype=np.int64)
-    data = gather(buffer, start, end)
+        return np.zeros(0, dtype=np.uint16), np.zeros(size, dtype=np.int64)
     width = int(end[0] - start[0])
     if 0 < width <= 16 and bool((end - start == width).all()):
-        rows = data.reshape(-1, width)
+        rows = gather(buffer, start, end).reshape(-1, width)
         if bool((rows == rows[0]).all()):
             # The same bytes in every record (a sparse row's shape): decode them once.
             values, counts = decode_packed_varints(
@@ -313,6 +315,11 @@ def uint64_segments(
             )
             per_owner = _sum_per_owner(owner, np.full(owner.size, int(counts[0])), size)
             return np.tile(values, owner.size), per_owner
+    if expected is not None:
+        short = decode_short_varint_runs(buffer, start, end, expected)
+        if short is not None:
+            return short, _sum_per_owner(owner, expected, size)
+    data = gather(buffer, start, end)
     offsets = np.cumsum(end - start)
     values, counts = decode_packed_varints(
         data, offsets - (end - start), offsets, field=name, base=start, expected=expected
@@ -362,7 +369,7 @@ def value_segments(
             decoded, counts = decode_packed_varints(
                 data, offsets - (e - s), offsets, field=f"{name}.values", base=s
             )
-            values: NDArray[np.generic] = decoded.view(np.int64).astype(np.int32)
+            values: NDArray[np.generic] = varints_as_int32(decoded)
         else:
             width = 4 if k == KIND_FLOAT32 else 8
             odd = (e - s) % width != 0
