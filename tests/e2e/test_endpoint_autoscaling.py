@@ -11,6 +11,8 @@ while the trickle goes on, and not one request fails.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import tarfile
 import textwrap
@@ -30,6 +32,7 @@ from modelyard.predictor import Predictor
 from modelyard.runtime import get_runtime
 from modelyard.serializers import CSVSerializer
 from modelyard.session import Session
+from tests.e2e.conftest import Cli
 from tests.fixtures.asgi_server import serve_modelyard
 from tests.integration.hosting.conftest import TRAIN, _image_python
 
@@ -219,6 +222,7 @@ def test_load_adds_replicas_that_serve_and_quiet_scales_back_in_without_a_failed
             10,
             "the scale-in activity did not complete",
         )
+        _the_same_from_the_command_line(session, tmp_path, variant)
     finally:
         session.delete_endpoint(ENDPOINT)
     wait_for(lambda: _gone(session), 60, "the endpoint was not deleted")
@@ -232,3 +236,32 @@ def _gone(session: Session) -> bool:
     except NotFoundError:
         return True
     return False
+
+
+def _the_same_from_the_command_line(
+    session: Session, tmp_path: Path, variant: Callable[[], dict[str, Any]]
+) -> None:
+    """``modelyard autoscaling ...`` against the same server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env.update(
+        MODELYARD_HOME=str(session.settings.home), MODELYARD_SERVER_URL=session.url, COLUMNS="200"
+    )
+    cli = Cli(env=env, cwd=tmp_path)
+    listed = json.loads(cli.run("autoscaling", "activities", ENDPOINT, "--json").stdout)
+    assert listed[0]["Description"] == "Setting desired instance count to 1."
+    enabled = cli.run(
+        "autoscaling", "enable", ENDPOINT, "--min", "2", "--max", "2", "--target-invocations", "300"
+    )
+    assert f"{RESOURCE} scales between 2 and 2 replicas (invocations)" in enabled.stdout
+    wait_for(lambda: variant()["CurrentInstanceCount"] == 2, 60, "the minimum of 2 did not hold")
+    targets = json.loads(cli.run("autoscaling", "targets", "--json").stdout)
+    assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
+        (RESOURCE, 2, 2)
+    ]
+    policies = json.loads(cli.run("autoscaling", "policies", "--json").stdout)
+    assert [p["PolicyName"] for p in policies] == ["invocations"]
+    cli.run("autoscaling", "disable", ENDPOINT)
+    assert json.loads(cli.run("autoscaling", "targets", "--json").stdout) == []
+    wrong = cli.run("autoscaling", "enable", "nope", "--min", "1", "--max", "2", check=False)
+    assert wrong.returncode == 1
+    assert "endpoint 'nope' does not exist" in wrong.stderr
