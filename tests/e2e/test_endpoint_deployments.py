@@ -9,6 +9,7 @@ can tell the fleets apart) and the regression behind an ``inference.py`` whose
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.deserializers import JSONDeserializer
-from modelyard.errors import ModelError
+from modelyard.errors import ConflictError, ModelError, NotFoundError, ValidationError
 from modelyard.predictor import Predictor
 from modelyard.runtime import get_runtime
 from modelyard.serializers import CSVSerializer
@@ -121,6 +122,23 @@ def until(what: Callable[[], Any], timeout_s: float = 60.0, message: str = "") -
     raise AssertionError(f"timed out: {message}")
 
 
+def cli(server: tuple[str, Settings], *args: str) -> subprocess.CompletedProcess[str]:
+    """``modelyard ...`` in a subprocess, against the test's server."""
+    url, settings = server
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env.update(MODELYARD_HOME=str(settings.home), MODELYARD_SERVER_URL=url, COLUMNS="200")
+    completed = subprocess.run(
+        [sys.executable, "-m", "modelyard.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
 def blue_green(
     kind: str, bake: int, alarms: tuple[str, ...] = (), **routing: Any
 ) -> dict[str, Any]:
@@ -197,6 +215,28 @@ def test_a_canary_whose_model_fails_rolls_back_by_itself(session: Session) -> No
         assert session.describe_alarms(AlarmNames=["canary-5xx"])["MetricAlarms"][0][
             "StateValue"
         ] in ("OK", "INSUFFICIENT_DATA")  # it watches what serves now: the regression
+
+        with pytest.raises(ConflictError, match="only ever served regression"):
+            session.rollback_endpoint("canary")  # nothing was ever promoted
+        with pytest.raises(NotFoundError):
+            session.rollback_endpoint("no-such-endpoint")
+        missing = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "nope"}]}}
+        with pytest.raises(ValidationError, match="no alarm 'nope'") as caught:
+            session.update_endpoint_with_deployment_config("canary", "stump", missing)
+        assert caught.value.field == "DeploymentConfig.AutoRollbackConfiguration.Alarms.0.AlarmName"
+        with pytest.raises(ValidationError, match="percentiles") as caught:
+            session.put_metric_alarm(
+                AlarmName="p99",
+                MetricName="ModelLatency",
+                ExtendedStatistic="p99",
+                Dimensions=[{"Name": "EndpointName", "Value": "canary"}],
+                Period=10,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+        assert caught.value.field == "ExtendedStatistic"
+        assert session.describe_endpoint("canary")["EndpointStatus"] == "InService"
     finally:
         session.delete_alarms(AlarmNames=["canary-5xx"])
         session.delete_endpoint("canary")
@@ -223,25 +263,32 @@ def test_an_update_is_rolled_back_by_hand_within_seconds(
         until(baking, message="the update did not reach its bake")
         assert predictor.predict(ROWS) == STUMP  # all traffic on the new fleet
 
-        url, settings = server
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-        env.update(MODELYARD_HOME=str(settings.home), MODELYARD_SERVER_URL=url)
         started = time.monotonic()
-        completed = subprocess.run(
-            [sys.executable, "-m", "modelyard.cli.main", "endpoints", "rollback", "manual"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr
+        completed = cli(server, "endpoints", "rollback", "manual")
         assert predictor.predict(ROWS) == REGRESSION
         assert time.monotonic() - started < 10  # the process start is most of it
         assert "traffic is back on regression" in completed.stdout
         described = session.describe_endpoint("manual")
         assert described["EndpointStatus"] == "InService"
         assert "requested by a manual rollback" in described["FailureReason"]
+
+        cli(
+            server,
+            "alarms",
+            "put",
+            "manual-slow",
+            "--endpoint",
+            "manual",
+            "--metric",
+            "ModelLatency",
+            "--threshold",
+            "5000000",  # µs: 5 s
+            "--period",
+            "30",
+        )
+        listed = json.loads(cli(server, "alarms", "list", "--json").stdout)
+        assert [(a["AlarmName"], a["StateValue"]) for a in listed] == [("manual-slow", "OK")]
+        cli(server, "alarms", "delete", "manual-slow")
 
         session.update_endpoint("manual", "stump")  # all at once, no bake: promoted
         assert predictor.predict(ROWS) == STUMP

@@ -144,6 +144,9 @@ def test_a_canary_splits_traffic_between_the_fleets_then_bakes_then_promotes(
     assert [r[1] for r in harness.route()] == [1.0]
     assert "@" in harness.route()[0][2]
     assert old <= set(harness.launcher.alive())  # baking: the old fleet is warm
+    new_key = harness.route()[0][2]
+    sampled = harness.controller.metrics.recent("ep", new_key, "CPUUtilization", window_s=60)
+    assert sampled == 10.0  # the new fleet's own utilisation, for alarms on it
     summary = harness.controller.describe("ep")["PendingDeploymentSummary"]
     assert summary["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Baking"
 
