@@ -4,9 +4,11 @@
 ``Router`` (:mod:`.router`) answers ``POST /endpoints/{name}/invocations`` through the
 raw ASGI front door of :mod:`.router_asgi`; replica processes are touched only by
 :mod:`.replicas`. Beside the hot path: data capture (:mod:`.capture`), shadow variants
-(:mod:`.shadow`) and metrics (:mod:`.metrics`).
+(:mod:`.shadow`) and metrics (:mod:`.metrics`). Autoscaling (:mod:`.autoscaling`)
+changes a variant's replica count by Application Auto Scaling's target tracking.
 """
 
+from modelyard.hosting.autoscaling import AutoscalingController
 from modelyard.hosting.endpoint_configs import EndpointConfigRegistry
 from modelyard.hosting.endpoints import EndpointController
 from modelyard.hosting.metrics import METRIC_NAMES, MetricsStore
@@ -17,6 +19,7 @@ from modelyard.hosting.routing import EndpointRoute, ReplicaTarget, RoutingTable
 
 __all__ = [
     "METRIC_NAMES",
+    "AutoscalingController",
     "EndpointConfigRegistry",
     "EndpointController",
     "EndpointRoute",

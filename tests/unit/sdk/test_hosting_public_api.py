@@ -11,11 +11,13 @@ PUBLIC = {
     "modelyard.predictor": ["Predictor"],
     "modelyard.pipeline": ["PipelineModel"],
     "modelyard.model_monitor": ["DataCaptureConfig"],
+    "modelyard.autoscaling": ["AutoscalingClient", "Client"],
     "modelyard.session": ["Session", "production_variant"],
     "modelyard.sklearn.model": ["SKLearnModel", "SKLearnPredictor"],
     "modelyard.xgboost.model": ["XGBoostModel", "XGBoostPredictor"],
     "modelyard.pytorch.model": ["PyTorchModel", "PyTorchPredictor"],
     "modelyard.hosting": [
+        "AutoscalingController",
         "EndpointConfigRegistry",
         "EndpointController",
         "EndpointRoute",
