@@ -21,6 +21,11 @@ What goes wrong, and what the front answers:
 ``/ping`` pings every container at once: 200 only if all answer 200; else 503 with
 the first ``ModelError`` (a model failed to load), else the first unhealthy one, else
 ``Starting`` while a container does not listen yet.
+
+``/execution-parameters`` (batch transform asks it) answers what every container can
+take: the smallest ``MaxConcurrentTransforms`` and ``MaxPayloadInMB`` any of them
+proposes, and the first container's ``BatchStrategy`` (it is the one that receives the
+records); 404 when none proposes anything.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ JSON = b"application/json"
 DEFAULT_CONTENT_TYPE = b"application/octet-stream"
 CUSTOM_ATTRIBUTES = b"X-Amzn-SageMaker-Custom-Attributes"
 PING_REQUEST = b"GET /ping HTTP/1.1\r\nHost: replica\r\n\r\n"
+PARAMETERS_REQUEST = b"GET /execution-parameters HTTP/1.1\r\nHost: replica\r\n\r\n"
+#: Execution parameters of which the pipeline can take the smallest.
+_LIMITS = ("MaxConcurrentTransforms", "MaxPayloadInMB")
 PING_TIMEOUT_S = 2.0
 
 
@@ -181,3 +189,31 @@ class Chain:
         if response.status == 503 and details.get("code") == "ModelError":
             return _failed(link, response)
         return error_answer(503, "Unhealthy", f"{link.label} answered /ping with {response.status}")
+
+    async def execution_parameters(self) -> Answer:
+        """What every container can take (see the module doc)."""
+        proposed = await asyncio.gather(*(self._parameters(link) for link in self.links))
+        merged: dict[str, object] = {}
+        for index, parameters in enumerate(proposed):
+            for key, value in parameters.items():
+                if key in _LIMITS and isinstance(value, int) and not isinstance(value, bool):
+                    current = merged.get(key)
+                    merged[key] = value if not isinstance(current, int) else min(current, value)
+                elif key == "BatchStrategy" and index == 0:
+                    merged[key] = value
+        if not merged:
+            return error_answer(404, "NotFound", "no container proposes execution parameters")
+        return Answer(200, json.dumps(merged).encode())
+
+    async def _parameters(self, link: Link) -> dict[str, object]:
+        try:
+            response = await self.pool.request(link.target, PARAMETERS_REQUEST, PING_TIMEOUT_S)
+        except UpstreamError:
+            return {}
+        if response.status != 200:
+            return {}
+        try:
+            parsed = json.loads(response.body)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}

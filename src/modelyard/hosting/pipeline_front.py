@@ -13,9 +13,10 @@ itself, 0.29-0.31 ms through the front), and one process of ~75 MB resident (imp
 :mod:`modelyard.hosting` brings the controllers' modules along) counted in the
 replica's memory.
 
-It serves ``GET /ping`` and ``POST /invocations`` (:class:`~.pipeline_chain.Chain`
-does the work), HTTP/1.1 keep-alive, one request at a time per connection. Settings come
-from the launcher (:mod:`.replicas`) through the environment:
+It serves ``GET /ping``, ``POST /invocations`` and ``GET /execution-parameters``
+(:class:`~.pipeline_chain.Chain` does the work), HTTP/1.1 keep-alive, one request at a
+time per connection. Settings come from the launcher (:mod:`.replicas`) through the
+environment:
 
 ``MODELYARD_PORT_HTTP``            the port to listen on (the runtime's)
 ``MODELYARD_BIND_HOST``            the address (127.0.0.1)
@@ -229,6 +230,10 @@ class Front:
             if request.method != b"GET":
                 return error_answer(405, "MethodNotAllowed", "/ping takes GET")
             return await self.chain.ping()
+        if path == b"/execution-parameters":
+            if request.method != b"GET":
+                return error_answer(405, "MethodNotAllowed", "/execution-parameters takes GET")
+            return await self.chain.execution_parameters()
         if path == b"/invocations":
             if request.method != b"POST":
                 return error_answer(405, "MethodNotAllowed", "/invocations takes POST")

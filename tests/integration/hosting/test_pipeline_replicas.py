@@ -124,6 +124,11 @@ def test_a_pipeline_replica_serves_heals_and_stops_as_one(
     assert isinstance(process, PipelineReplicaProcess)
     assert _wait(process, Health.READY, Health.EXITED).health is Health.READY
     assert _invoke(process, b"2,3") == (200, json.dumps({"sum": 6.0}).encode())
+    conn = http.client.HTTPConnection(process.target.host, process.target.port, timeout=10)
+    conn.request("GET", "/execution-parameters")
+    proposed = json.loads(conn.getresponse().read())
+    conn.close()
+    assert set(proposed) == {"MaxConcurrentTransforms", "BatchStrategy", "MaxPayloadInMB"}
     _cpu, rss = process.utilization()
     assert rss > sum(m.process.utilization()[1] for m in process.members)  # + the front's
 

@@ -45,6 +45,7 @@ class Container:
     port: int
     seen: list[dict[str, str]] = field(default_factory=list)
     ping: Answer = (200, b"", {})
+    parameters: Answer = (404, b"", {})
 
 
 @asynccontextmanager
@@ -63,6 +64,8 @@ async def container(handler: Handler) -> AsyncIterator[Container]:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 if lines[0].startswith("GET /ping"):
                     status, payload, extra = found.ping
+                elif lines[0].startswith("GET /execution-parameters"):
+                    status, payload, extra = found.parameters
                 else:
                     found.seen.append(headers)
                     status, payload, extra = await handler(body, headers)
@@ -314,6 +317,39 @@ def test_ping_is_ready_only_when_every_container_is_and_reports_a_load_error() -
             unhealthy = await ping(client, target)
             assert error_of(unhealthy)["code"] == "Unhealthy"
             assert "container 1 (xgb) answered /ping with 500" in error_of(unhealthy)["message"]
+            client.close()
+
+    run(scenario())
+
+
+def test_execution_parameters_are_what_every_container_can_take() -> None:
+    def proposes(**parameters: object) -> Answer:
+        return 200, json.dumps(parameters).encode(), {"Content-Type": "application/json"}
+
+    async def scenario() -> None:
+        async with (
+            container(doubles_csv) as first,
+            container(sums_to_json) as second,
+            container(sums_to_json) as third,
+            front(link("c0", first), link("c1", second), link("c2", third)) as target,
+        ):
+            client = UpstreamPool()
+            asked = b"GET /execution-parameters HTTP/1.1\r\nHost: x\r\n\r\n"
+            nothing = await client.request(target, asked, timeout_s=5)
+            assert nothing.status == 404
+            first.parameters = proposes(
+                MaxConcurrentTransforms=4, BatchStrategy="MULTI_RECORD", MaxPayloadInMB=6
+            )
+            second.parameters = proposes(
+                MaxConcurrentTransforms=2, BatchStrategy="SINGLE_RECORD", MaxPayloadInMB=10
+            )
+            answer = await client.request(target, asked, timeout_s=5)
+            assert answer.status == 200
+            assert json.loads(answer.body) == {
+                "MaxConcurrentTransforms": 2,
+                "BatchStrategy": "MULTI_RECORD",
+                "MaxPayloadInMB": 6,
+            }
             client.close()
 
     run(scenario())
