@@ -120,7 +120,7 @@ def counts(harness: Harness) -> tuple[int, int]:
 
 
 def test_registering_a_target_clamps_the_count_into_its_bounds_at_once(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     answer = autoscaling.register_scalable_target(target(MinCapacity=2, MaxCapacity=4))
     assert answer["ScalableTargetARN"].startswith("arn:aws:application-autoscaling:")
     assert counts(harness)[1] == 2
@@ -144,7 +144,7 @@ def test_registering_a_target_clamps_the_count_into_its_bounds_at_once(harness: 
 
 
 def test_load_above_target_adds_replicas_and_quiet_removes_them(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=3))
     autoscaling.put_scaling_policy(invocations_policy(100.0))
     load = Load(harness)
@@ -156,7 +156,7 @@ def test_load_above_target_adds_replicas_and_quiet_removes_them(harness: Harness
     ][0]
     assert latest["Description"] == "Setting desired instance count to 2."
     assert "above the target 100" in latest["Cause"]
-    autoscaling.tick()  # the replicas are in service: the activity is done
+    harness.controller.autoscaling.tick()  # the replicas are in service: the activity is done
     latest = autoscaling.describe_scaling_activities({"ServiceNamespace": "sagemaker"})[
         "ScalingActivities"
     ][0]
@@ -179,12 +179,14 @@ def test_load_above_target_adds_replicas_and_quiet_removes_them(harness: Harness
 def test_a_restarted_controller_keeps_targets_policies_and_activities(
     harness: Harness,
 ) -> None:
-    harness.controller.autoscaling.register_scalable_target(target(MinCapacity=2, MaxCapacity=4))
-    harness.controller.autoscaling.put_scaling_policy(invocations_policy())
+    harness.controller.autoscaling.registry.register_scalable_target(
+        target(MinCapacity=2, MaxCapacity=4)
+    )
+    harness.controller.autoscaling.registry.put_scaling_policy(invocations_policy())
     harness.ticks()
     harness.controller = harness.start()
     harness.controller.reconcile()
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     query = {"ServiceNamespace": "sagemaker"}
     assert len(autoscaling.describe_scalable_targets(query)["ScalableTargets"]) == 1
     (policy,) = autoscaling.describe_scaling_policies(query)["ScalingPolicies"]
@@ -194,7 +196,7 @@ def test_a_restarted_controller_keeps_targets_policies_and_activities(
 
 
 def test_deleting_the_endpoint_removes_its_targets_and_policies(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=2))
     autoscaling.put_scaling_policy(invocations_policy())
     harness.controller.delete("ep")
@@ -202,11 +204,11 @@ def test_deleting_the_endpoint_removes_its_targets_and_policies(harness: Harness
     query = {"ServiceNamespace": "sagemaker"}
     assert autoscaling.describe_scalable_targets(query)["ScalableTargets"] == []
     assert autoscaling.describe_scaling_policies(query)["ScalingPolicies"] == []
-    autoscaling.tick()  # nothing left to evaluate, nothing fails
+    harness.controller.autoscaling.tick()  # nothing left to evaluate, nothing fails
 
 
 def test_deregistering_removes_the_policies_and_leaves_the_count(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=2, MaxCapacity=2))
     autoscaling.put_scaling_policy(invocations_policy())
     autoscaling.deregister_scalable_target(target())
@@ -260,7 +262,7 @@ def test_bad_targets_are_refused_naming_the_field(
     harness: Harness, request_body: dict[str, Any], error: type[Exception], field: str
 ) -> None:
     with pytest.raises(error) as refused:
-        harness.controller.autoscaling.register_scalable_target(request_body)
+        harness.controller.autoscaling.registry.register_scalable_target(request_body)
     assert getattr(refused.value, "field", None) == field
 
 
@@ -295,7 +297,7 @@ CONFIG = "TargetTrackingScalingPolicyConfiguration"
 def test_bad_policies_are_refused_naming_the_field(
     harness: Harness, config: dict[str, Any], field: str
 ) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=2))
     with pytest.raises(ValidationError) as refused:
         autoscaling.put_scaling_policy(invocations_policy(**config))
@@ -303,7 +305,7 @@ def test_bad_policies_are_refused_naming_the_field(
 
 
 def test_a_cpu_policy_is_accepted_for_the_variant_it_names(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=2))
     cpu = {
         "MetricName": "CPUUtilization",
@@ -331,7 +333,7 @@ def test_a_cpu_policy_is_accepted_for_the_variant_it_names(harness: Harness) -> 
 
 
 def test_a_change_held_at_a_bound_is_a_not_scaled_activity(harness: Harness) -> None:
-    autoscaling = harness.controller.autoscaling
+    autoscaling = harness.controller.autoscaling.registry
     autoscaling.register_scalable_target(target(MinCapacity=1, MaxCapacity=1))
     autoscaling.put_scaling_policy(invocations_policy(100.0))
     load = Load(harness)
@@ -361,7 +363,9 @@ def test_a_replica_added_by_autoscaling_takes_traffic_only_once_it_answers_ping(
 
     harness.launcher.launch = slow_start  # type: ignore[method-assign]
     (first,) = harness.routed("ep")["A"]
-    harness.controller.autoscaling.register_scalable_target(target(MinCapacity=2, MaxCapacity=3))
+    harness.controller.autoscaling.registry.register_scalable_target(
+        target(MinCapacity=2, MaxCapacity=3)
+    )
     harness.ticks()
     assert harness.routed("ep")["A"] == [first]  # launched, but /ping does not answer yet
     (variant,) = harness.controller.describe("ep")["ProductionVariants"]

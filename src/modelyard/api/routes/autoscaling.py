@@ -47,7 +47,7 @@ def register_scalable_target(
     services: ServicesDep, body: dict[str, Any] = Body(..., examples=[_TARGET_EXAMPLE])
 ) -> dict[str, Any]:
     """RegisterScalableTarget: bounds a variant's replica count (clamped into them at once)."""
-    return services.endpoints.autoscaling.register_scalable_target(body)
+    return services.endpoints.autoscaling.registry.register_scalable_target(body)
 
 
 @router.get("/autoscaling/scalable-targets")
@@ -60,7 +60,7 @@ def describe_scalable_targets(
     next_token: str | None = Query(None, alias="NextToken"),
 ) -> dict[str, Any]:
     """DescribeScalableTargets: ``ScalableTargets`` (and ``NextToken``)."""
-    return services.endpoints.autoscaling.describe_scalable_targets(
+    return services.endpoints.autoscaling.registry.describe_scalable_targets(
         {
             "ServiceNamespace": namespace,
             "ResourceIds": resource_ids,
@@ -79,7 +79,7 @@ def deregister_scalable_target(
     dimension: str = _DIMENSION,
 ) -> dict[str, Any]:
     """DeregisterScalableTarget: the target and its policies go; the replica count stays."""
-    return services.endpoints.autoscaling.deregister_scalable_target(
+    return services.endpoints.autoscaling.registry.deregister_scalable_target(
         {"ServiceNamespace": namespace, "ResourceId": resource_id, "ScalableDimension": dimension}
     )
 
@@ -89,7 +89,7 @@ def put_scaling_policy(
     services: ServicesDep, body: dict[str, Any] = Body(..., examples=[_POLICY_EXAMPLE])
 ) -> dict[str, Any]:
     """PutScalingPolicy: a target-tracking policy (``PolicyARN``, ``Alarms``)."""
-    return services.endpoints.autoscaling.put_scaling_policy(body)
+    return services.endpoints.autoscaling.registry.put_scaling_policy(body)
 
 
 @router.get("/autoscaling/scaling-policies")
@@ -103,7 +103,7 @@ def describe_scaling_policies(
     next_token: str | None = Query(None, alias="NextToken"),
 ) -> dict[str, Any]:
     """DescribeScalingPolicies: ``ScalingPolicies`` (and ``NextToken``)."""
-    return services.endpoints.autoscaling.describe_scaling_policies(
+    return services.endpoints.autoscaling.registry.describe_scaling_policies(
         {
             "ServiceNamespace": namespace,
             "PolicyNames": policy_names,
@@ -124,7 +124,7 @@ def delete_scaling_policy(
     dimension: str = _DIMENSION,
 ) -> dict[str, Any]:
     """DeleteScalingPolicy."""
-    return services.endpoints.autoscaling.delete_scaling_policy(
+    return services.endpoints.autoscaling.registry.delete_scaling_policy(
         {
             "PolicyName": policy_name,
             "ServiceNamespace": namespace,
@@ -148,7 +148,7 @@ def describe_scaling_activities(
 
     With ``IncludeNotScaledActivities``, also the changes held at MinCapacity/MaxCapacity.
     """
-    return services.endpoints.autoscaling.describe_scaling_activities(
+    return services.endpoints.autoscaling.registry.describe_scaling_activities(
         {
             "ServiceNamespace": namespace,
             "ResourceId": resource_id,
