@@ -63,27 +63,25 @@ def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> I
     end_of_stream = False
     while True:
         while len(buffer) <= limit and not end_of_stream:
-            chunk = stream.read(max(READ_CHUNK_BYTES, limit + 1 - len(buffer)))
+            chunk = stream.read(READ_CHUNK_BYTES)
             if chunk:
                 buffer += chunk
             else:
                 end_of_stream = True
         if not buffer:
             return
+        if end_of_stream and not buffer.endswith(b"\n"):
+            buffer += b"\n"
         if end_of_stream and len(buffer) <= limit:
-            if not buffer.endswith(b"\n"):
-                buffer += b"\n"
             cut = len(buffer)
         else:
             cut = buffer.rfind(b"\n", 0, limit) + 1
             if cut == 0:
-                blank = len(buffer) - len(buffer.lstrip(b"\r\n"))
-                if blank:
-                    del buffer[:blank]
-                    continue
                 raise _oversize_line(plan, object_name, record, buffer, stream)
-        payload = bytes(buffer[:cut])
-        del buffer[:cut]
+        with memoryview(buffer) as view:
+            payload = bytes(view[:cut])
+            # A new buffer for the rest: deleting from the front would keep the allocation.
+            buffer = bytearray(view[cut:])
         if _has_blank_line(payload):
             payload = b"".join(
                 line + b"\n" for line in payload.split(b"\n") if line and line != b"\r"

@@ -6,7 +6,10 @@ or has an output filter; the rules are in that module's docstring.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from modelyard.jobs.transform_filters import (
@@ -19,7 +22,6 @@ from modelyard.jobs.transform_filters import (
     json_to_csv_row,
     parse_csv_lines,
     record_format,
-    render_csv_rows,
     render_json,
 )
 from modelyard.jobs.transform_plan import Batch, RecordPlan, TransformRecordError
@@ -94,10 +96,10 @@ class AnswerShaper:
         self.path = compile_json_path(plan.output_filter, field="DataProcessing.OutputFilter")
         self.input_format = plan.input_format
 
-    def _units(self, batch: Batch) -> list[bytes]:
+    def _units(self, batch: Batch) -> Sequence[bytes]:
         """The input records an answer answers: lines, unless the input is one JSON document."""
         if self.plan.split_type == "Line" or not batch.inputs:
-            return list(batch.inputs)
+            return batch.inputs
         if self.input_format == JSON:
             return [batch.inputs[0]]
         lines = (line.rstrip(b"\r") for line in batch.inputs[0].split(b"\n"))
@@ -124,33 +126,60 @@ class AnswerShaper:
             plan.batch_strategy == "MultiRecord" and plan.split_type == "Line"
         )
         expected = (len(units) if multi else 1) if plan.joins else None
+        if plan.joins and self.path.is_identity and self.input_format == answer_format == CSV:
+            return self._append_columns(units, body, batch, expected or 1)
         try:
             outputs, as_array = split_answer(text, answer_format, expected, multi=multi)
         except AnswerMismatchError as exc:
-            last = batch.first_record + batch.count - 1
-            sent = f" (records {batch.first_record}-{last})" if last > batch.first_record else ""
-            raise self._fail(
-                batch.first_record,
-                f"the model's answer ({answer_format}: {exc}) does not split into the "
-                f"{expected or batch.count} record(s) sent{sent}: with JoinSource=Input the "
-                "answer must hold one line per record (CSV, JSON Lines) or a JSON array of "
-                "one item per record",
-            ) from exc
+            raise self._mismatch(batch, answer_format, str(exc), expected) from exc
         if plan.joins:
             render_format = CSV if self.input_format == CSV else JSON
-            values = [
+            values: Iterator[Any] = (
                 self._joined(unit, output, answer_format, batch, index)
                 for index, (unit, output) in enumerate(zip(units, outputs, strict=True))
-            ]
+            )
         else:
             render_format = CSV if answer_format == CSV else JSON
-            values = outputs
-        lines = self._render(values, render_format, batch)
+            values = iter(outputs)
+        rendered = self._render(values, render_format, batch)
         if plan.assemble_with == "Line":
-            return "".join(line + "\n" for line in lines).encode()
+            return rendered.encode()
         if as_array and render_format == JSON:
-            return ("[" + ",".join(lines) + "]").encode()
-        return ("\n".join(lines) + ("\n" if body.endswith(b"\n") else "")).encode()
+            return ("[" + ",".join(rendered.split("\n")[:-1]) + "]").encode()
+        if not body.endswith(b"\n"):
+            rendered = rendered[:-1]
+        return rendered.encode()
+
+    def _mismatch(
+        self, batch: Batch, answer_format: str, found: str, expected: int | None
+    ) -> TransformRecordError:
+        last = batch.first_record + batch.count - 1
+        sent = f" (records {batch.first_record}-{last})" if last > batch.first_record else ""
+        return self._fail(
+            batch.first_record,
+            f"the model's answer ({answer_format}: {found}) does not split into the "
+            f"{expected or batch.count} record(s) sent{sent}: with JoinSource=Input the "
+            "answer must hold one line per record (CSV, JSON Lines) or a JSON array of "
+            "one item per record",
+        )
+
+    def _append_columns(
+        self, units: Sequence[bytes], body: bytes, batch: Batch, expected: int
+    ) -> bytes:
+        """CSV joined to CSV with no output filter: the answer's line appended as text."""
+        outputs = body.split(b"\n")
+        if outputs[-1] == b"":
+            outputs.pop()
+        if b"\r" in body:
+            outputs = [line[:-1] if line.endswith(b"\r") else line for line in outputs]
+        if len(outputs) != expected:
+            raise self._mismatch(batch, CSV, f"{len(outputs)} line(s)", expected)
+        joined = b"\n".join(
+            [unit + b"," + output for unit, output in zip(units, outputs, strict=True)]
+        )
+        if self.plan.assemble_with == "Line" or body.endswith(b"\n"):
+            return joined + b"\n"
+        return joined
 
     def _record(self, batch: Batch, index: int) -> int:
         return batch.first_record + (index if self.plan.split_type == "Line" else 0)
@@ -172,20 +201,21 @@ class AnswerShaper:
             raise self._fail(record, f"not JSON ({exc}): JoinSource=Input needs JSON") from exc
         return join_record(value, csv_row_to_json(output) if answer_format == CSV else output)
 
-    def _render(self, values: list[Any], render_format: str, batch: Batch) -> list[str]:
-        selected: list[Any] = []
+    def _render(self, values: Iterator[Any], render_format: str, batch: Batch) -> str:
+        """Each record output-filtered and written, one a line (every line ends in newline)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         for index, value in enumerate(values):
             try:
                 if render_format == CSV:
-                    selected.append(self.path.apply_row(value))
+                    writer.writerow(self.path.apply_row(value))
                 else:
-                    selected.append(self.path.apply(value))
+                    buffer.write(render_json(self.path.apply(value)))
+                    buffer.write("\n")
             except PathMismatchError as exc:
                 raise self._fail(
                     self._record(batch, index),
                     f"DataProcessing.OutputFilter does not apply: {exc}",
                     field="DataProcessing.OutputFilter",
                 ) from exc
-        if render_format == CSV:
-            return render_csv_rows(selected)
-        return [render_json(value) for value in selected]
+        return buffer.getvalue()
