@@ -184,6 +184,15 @@ def _spec_of(handle: Handle) -> ContainerSpec | None:
     return spec if isinstance(spec, ContainerSpec) else None
 
 
+def _chain_labels(front: ContainerSpec) -> list[str]:
+    """How a pipeline's front names its containers, in order (from its launch spec)."""
+    try:
+        chain = json.loads(front.env.get("MODELYARD_PIPELINE_CHAIN", "[]"))
+        return [str(link["label"]) for link in chain]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
 class ReplicaLauncher:
     """Starts replicas through the Runtime, and finds them again after a restart."""
 
@@ -233,47 +242,33 @@ class ReplicaLauncher:
 
         A pipeline replica's ``handle_id`` lists its front and its containers
         (:class:`PipelineReplicaProcess`); a front's handle alone also finds its
-        containers by their labels.
+        containers by their labels. A group missing any member is not adopted.
         """
-        ids = handle_id.split(HANDLE_SEPARATOR)
         try:
-            handles = [self.runtime.adopt(one) for one in ids]
+            handles = [self.runtime.adopt(one) for one in handle_id.split(HANDLE_SEPARATOR)]
             if not all(handle.is_running() for handle in handles):
                 return None
             front, containers = handles[0], handles[1:]
             spec = _spec_of(front)
-            if not containers and spec is not None and spec.labels.get(LABEL_ROLE) == ROLE_FRONT:
-                containers = self._members_of(replica_id)
-                if not containers:
-                    return None
-            if not containers:
+            is_front = spec is not None and spec.labels.get(LABEL_ROLE) == ROLE_FRONT
+            if not containers and not is_front:
                 return ReplicaProcess(replica_id, front)
-            return PipelineReplicaProcess(replica_id, front, self._members(replica_id, containers))
+            labels = _chain_labels(spec) if spec is not None else []
+            if not containers:
+                containers = self._members_of(replica_id)
+            if not containers or (labels and len(containers) != len(labels)):
+                return None
+            members = [
+                PipelineMember(
+                    index,
+                    labels[index] if labels else f"container {index}",
+                    ReplicaProcess(f"{replica_id}/{index}", handle),
+                )
+                for index, handle in enumerate(containers)
+            ]
+            return PipelineReplicaProcess(replica_id, front, members)
         except NotFoundError:
             return None
-
-    def _members(self, replica_id: str, handles: list[Handle]) -> list[PipelineMember]:
-        """Pipeline members from their handles, labelled as the front names them."""
-        members = []
-        chain = self._front_chain(replica_id)
-        for index, handle in enumerate(handles):
-            label = chain[index] if index < len(chain) else f"container {index}"
-            members.append(
-                PipelineMember(index, label, ReplicaProcess(f"{replica_id}/{index}", handle))
-            )
-        return members
-
-    def _front_chain(self, replica_id: str) -> list[str]:
-        for handle in self.runtime.list():
-            spec = _spec_of(handle)
-            if (
-                spec is not None
-                and spec.labels.get(LABEL_REPLICA) == replica_id
-                and spec.labels.get(LABEL_ROLE) == ROLE_FRONT
-            ):
-                chain = json.loads(spec.env.get("MODELYARD_PIPELINE_CHAIN", "[]"))
-                return [str(link["label"]) for link in chain]
-        return []
 
     def _members_of(self, replica_id: str) -> list[Handle]:
         """The running containers labelled as members of ``replica_id``, in order."""

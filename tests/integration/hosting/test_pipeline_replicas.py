@@ -153,6 +153,7 @@ def test_a_pipeline_replica_serves_heals_and_stops_as_one(
     assert probe.health is Health.EXITED
     assert probe.detail.startswith("container 1 (step1) exited")
     assert launcher.adopt("pipe-1", process.handle_id) is None  # all of it, or none
+    assert launcher.adopt("pipe-1", front_id) is None
 
     process.stop(2.0)
     assert launcher.running_for("ep") == []
