@@ -77,12 +77,23 @@ def has_inputs(store: Store, spec: dict[str, Any]) -> None:
 
 
 def _from_prefix(store: Store, uri: S3Uri) -> list[InputObject]:
-    directory = uri.key[: uri.key.rfind("/") + 1]
     return [
-        InputObject(info.bucket, info.key, info.size, info.key[len(directory) :])
+        InputObject(info.bucket, info.key, info.size, object_name(info.key, uri.key))
         for info in sorted(store.iter_objects(uri.bucket, uri.key), key=lambda i: i.key)
         if not info.key.endswith("/")
     ]
+
+
+def object_name(key: str, prefix: str) -> str:
+    """The key below the prefix (``s3://b/in`` and ``s3://b/in/`` both make ``in/a.csv``
+    ``a.csv``); the file name when the prefix is the key; below the prefix's directory
+    when the prefix ends inside a name (``in/part`` makes ``in/part-1.csv`` ``part-1.csv``)."""
+    if key == prefix:
+        return key.rsplit("/", 1)[-1]
+    rest = key[len(prefix) :]
+    if not prefix or prefix.endswith("/") or rest.startswith("/"):
+        return rest.lstrip("/")
+    return key[prefix.rfind("/") + 1 :]
 
 
 def _from_manifest(store: Store, uri: S3Uri) -> list[InputObject]:
