@@ -116,8 +116,8 @@ def test_models_configs_and_endpoints_are_checked_at_create(hosting: Hosting) ->
             },
         ),
         400,
-        "DeploymentConfig",
-        "not supported yet",
+        "DeploymentConfig.AutoRollbackConfiguration.Alarms.0.AlarmName",
+        "no alarm 'latency'; create it first",
     )
     _refused(
         post("/endpoints", json={"EndpointName": "bad_name", "EndpointConfigName": "c"}),
