@@ -17,9 +17,8 @@ from modelyard.jobs.transform_filters import (
     JSON,
     PathMismatchError,
     compile_json_path,
-    parse_csv_lines,
-    render_csv_rows,
     render_json,
+    select_csv_columns,
 )
 from modelyard.jobs.transform_plan import Batch, RecordPlan, TransformRecordError, oversize
 
@@ -105,7 +104,7 @@ def _lines(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[byt
             if not line:
                 continue
             if len(line) > limit:
-                raise _oversize_line(plan, object_name, record, line, stream)
+                raise _oversize_line(plan, object_name, record, line + b"\n", stream)
             yield line
             record += 1
         if len(partial) > limit + 1:
@@ -147,25 +146,24 @@ def filter_records(
 ) -> list[bytes]:
     """Apply the input filter to each record (a line, or a whole JSON document)."""
     path = compile_json_path(plan.input_filter, field="DataProcessing.InputFilter")
-    texts = [_text(record, first + i, object_name) for i, record in enumerate(records)]
-    rows = parse_csv_lines(texts) if plan.input_format == CSV else []
-    selected: list[Any] = []
-    for index, text in enumerate(texts):
-        try:
-            if plan.input_format == CSV:
-                selected.append(path.apply_row(rows[index]))
-            else:
-                selected.append(path.apply(_json(text, first + index, object_name)))
-        except PathMismatchError as exc:
-            raise TransformRecordError(
-                object_name,
-                first + index,
-                f"DataProcessing.InputFilter does not apply: {exc}",
-                field="DataProcessing.InputFilter",
-            ) from exc
-    if plan.input_format == CSV:
-        return [line.encode() for line in render_csv_rows(selected)]
-    return [render_json(value).encode() for value in selected]
+    selected: list[bytes] = []
+    index = 0
+    try:
+        if plan.input_format == CSV:
+            return select_csv_columns(records, path)
+        for index, record in enumerate(records):
+            text = _text(record, first + index, object_name)
+            selected.append(
+                render_json(path.apply(_json(text, first + index, object_name))).encode()
+            )
+    except PathMismatchError as exc:
+        raise TransformRecordError(
+            object_name,
+            first + (exc.index if exc.index is not None else index),
+            f"DataProcessing.InputFilter does not apply: {exc}",
+            field="DataProcessing.InputFilter",
+        ) from exc
+    return selected
 
 
 def _text(record: bytes, index: int, object_name: str) -> str:

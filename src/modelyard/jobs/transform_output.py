@@ -23,6 +23,7 @@ from modelyard.jobs.transform_filters import (
     parse_csv_lines,
     record_format,
     render_json,
+    select_csv_columns,
 )
 from modelyard.jobs.transform_plan import Batch, RecordPlan, TransformRecordError
 
@@ -113,6 +114,13 @@ class AnswerShaper:
         answer_format = (
             record_format(content_type) or record_format(plan.accept) or self.input_format or CSV
         )
+        units = self._units(batch) if plan.joins else []
+        multi = len(units) > 1 or (
+            plan.batch_strategy == "MultiRecord" and plan.split_type == "Line"
+        )
+        expected = (len(units) if multi else 1) if plan.joins else None
+        if answer_format == CSV and (not plan.joins or self.input_format == CSV):
+            return self._csv_lines(units if plan.joins else None, body, batch, expected)
         try:
             text = body.decode()
         except UnicodeDecodeError as exc:
@@ -121,13 +129,6 @@ class AnswerShaper:
                 f"the answer is not UTF-8 text (byte {exc.start}); DataProcessing needs CSV or "
                 "JSON answers",
             ) from exc
-        units = self._units(batch) if plan.joins else []
-        multi = len(units) > 1 or (
-            plan.batch_strategy == "MultiRecord" and plan.split_type == "Line"
-        )
-        expected = (len(units) if multi else 1) if plan.joins else None
-        if plan.joins and self.path.is_identity and self.input_format == answer_format == CSV:
-            return self._append_columns(units, body, batch, expected or 1)
         try:
             outputs, as_array = split_answer(text, answer_format, expected, multi=multi)
         except AnswerMismatchError as exc:
@@ -163,23 +164,33 @@ class AnswerShaper:
             "one item per record",
         )
 
-    def _append_columns(
-        self, units: Sequence[bytes], body: bytes, batch: Batch, expected: int
+    def _csv_lines(
+        self, units: Sequence[bytes] | None, body: bytes, batch: Batch, expected: int | None
     ) -> bytes:
-        """CSV joined to CSV with no output filter: the answer's line appended as text."""
+        """CSV answers, joined to CSV input by appending columns, as bytes (no parsing needed)."""
         outputs = body.split(b"\n")
         if outputs[-1] == b"":
             outputs.pop()
         if b"\r" in body:
             outputs = [line[:-1] if line.endswith(b"\r") else line for line in outputs]
-        if len(outputs) != expected:
+        if expected is not None and len(outputs) != expected:
             raise self._mismatch(batch, CSV, f"{len(outputs)} line(s)", expected)
-        joined = b"\n".join(
-            [unit + b"," + output for unit, output in zip(units, outputs, strict=True)]
-        )
+        lines = outputs
+        if units is not None:
+            lines = [unit + b"," + output for unit, output in zip(units, outputs, strict=True)]
+        try:
+            lines = select_csv_columns(lines, self.path)
+        except PathMismatchError as exc:
+            raise self._fail(
+                self._record(batch, exc.index or 0),
+                f"DataProcessing.OutputFilter does not apply: {exc}",
+                field="DataProcessing.OutputFilter",
+            ) from exc
+        if not lines:
+            return b""
         if self.plan.assemble_with == "Line" or body.endswith(b"\n"):
-            return joined + b"\n"
-        return joined
+            lines.append(b"")
+        return b"\n".join(lines)
 
     def _record(self, batch: Batch, index: int) -> int:
         return batch.first_record + (index if self.plan.split_type == "Line" else 0)

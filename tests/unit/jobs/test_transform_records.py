@@ -169,6 +169,9 @@ def test_a_line_over_the_limit_names_object_record_and_size() -> None:
         )
         assert caught.value.record == 1
         assert caught.value.object_name == "data.csv"
+    small = RecordPlan(split_type="Line", max_payload_bytes=20, batch_strategy="SingleRecord")
+    with pytest.raises(TransformRecordError, match=r"^data.csv record 1: 30 bytes is over"):
+        cut(b"a\n" + b"x" * 30 + b"\r\nb\n", small)
 
 
 text_records = st.lists(
