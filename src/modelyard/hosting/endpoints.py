@@ -196,7 +196,8 @@ class EndpointController:
         with self.loop.lock:
             state = self._state(name)
             status = self.loop.status.get(name)
-            if status != "InService" or state.pending is not None or state.active is None:
+            repairable = status in ("InService", "UpdateRollbackFailed")
+            if not repairable or state.pending is not None or state.active is None:
                 raise ConflictError(
                     f"Cannot update in-progress endpoint {name!r}: it is {status}; wait until "
                     "it is InService",

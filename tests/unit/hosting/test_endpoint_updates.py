@@ -307,3 +307,32 @@ def test_update_options_are_checked_and_honoured(harness: UpdateHarness) -> None
     described = harness.controller.describe("ep")
     assert described["EndpointConfigName"] == "green"
     assert described["ProductionVariants"][0]["DesiredInstanceCount"] == 3
+
+
+def test_an_old_fleet_that_cannot_come_back_fails_the_rollback_and_an_update_repairs_it(
+    harness: UpdateHarness,
+) -> None:
+    harness.controller.update(
+        "ep", {"EndpointConfigName": "green", "DeploymentConfig": canary(wait=30)}
+    )
+    harness.ticks(4)
+    state = harness.controller.loop.endpoints["ep"]
+    assert state.active is not None
+    serving = [r for r, (d, _) in state.owners.items() if d == state.active.deployment_id]
+    harness.launcher.fail_launches = True  # the old fleet's replicas will not start again
+    for replica_id in serving:
+        harness.launcher.processes[replica_id].stopped = True
+        harness.controller.report_failure(replica_id)
+    harness.ticks(2)
+    harness.controller.rollback("ep")
+    assert harness.status("ep") == "RollingBack"
+    harness.ticks(20)
+    described = harness.controller.describe("ep")
+    assert described["EndpointStatus"] == "UpdateRollbackFailed"
+    assert "the previous config blue did not come back" in described["FailureReason"]
+
+    harness.launcher.fail_launches = False
+    harness.controller.update("ep", {"EndpointConfigName": "green"})
+    harness.ticks()
+    described = harness.controller.describe("ep")
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "green")
