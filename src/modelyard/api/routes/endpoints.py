@@ -66,7 +66,9 @@ def update_endpoint(
     services: ServicesDep,
     body: dict[str, Any] = Body(..., examples=[{"EndpointConfigName": "my-new-config"}]),
 ) -> dict[str, Any]:
-    """UpdateEndpoint: deploy another endpoint config (``Updating`` until it serves)."""
+    """UpdateEndpoint: deploy another endpoint config (``Updating`` until it serves); its
+    ``DeploymentConfig`` shifts traffic blue/green (all at once, canary, linear), bakes, and
+    rolls back by itself when an alarm it names is in ALARM."""
     record = services.endpoints.update(name, body)
     return {"EndpointArn": record.arn}
 
