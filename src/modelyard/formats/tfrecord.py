@@ -69,11 +69,38 @@ _TABLE = _make_table()
 _TABLE_LIST: list[int] = [int(v) for v in _TABLE]
 
 
+def _slicing_tables() -> list[list[int]]:
+    """Tables for eight bytes a step: ``tables[k][b]`` is byte ``b`` followed by ``k`` zeros."""
+    tables = [_TABLE_LIST]
+    for _ in range(7):
+        previous = tables[-1]
+        tables.append([(v >> 8) ^ _TABLE_LIST[v & 0xFF] for v in previous])
+    return tables
+
+
+_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7 = _slicing_tables()
+_WORDS = struct.Struct("<II")
+
+
 def _crc_python(data: bytes | bytearray | memoryview, crc: int = 0xFFFFFFFF) -> int:
-    """Byte-at-a-time CRC-32C, for the short inputs where NumPy's call overhead dominates."""
-    table = _TABLE_LIST
-    for byte in bytes(data):
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    """CRC-32C eight bytes a step ("slicing-by-8"), for inputs too short for NumPy to pay off."""
+    data = bytes(data)
+    whole = len(data) - len(data) % 8
+    for position in range(0, whole, 8):
+        low, high = _WORDS.unpack_from(data, position)
+        low ^= crc
+        crc = (
+            _T7[low & 0xFF]
+            ^ _T6[(low >> 8) & 0xFF]
+            ^ _T5[(low >> 16) & 0xFF]
+            ^ _T4[low >> 24]
+            ^ _T3[high & 0xFF]
+            ^ _T2[(high >> 8) & 0xFF]
+            ^ _T1[(high >> 16) & 0xFF]
+            ^ _T0[high >> 24]
+        )
+    for byte in data[whole:]:
+        crc = _T0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
 
 
@@ -208,20 +235,21 @@ def length_header(length: int) -> bytes:
     return encoded + _CRC.pack(_mask(_crc_python(encoded)))
 
 
-def check_header(header: bytes, *, offset: int) -> int:
-    """The data length a 12-byte header declares, after checking its CRC."""
-    if len(header) < HEADER_BYTES:
+def check_header(header: bytes | bytearray, *, offset: int, position: int = 0) -> int:
+    """The data length the 12-byte header at ``position`` declares, after checking its CRC."""
+    available = len(header) - position
+    if available < HEADER_BYTES:
         raise TFRecordError(
-            f"truncated TFRecord header: {len(header)} of {HEADER_BYTES} bytes", offset=offset
+            f"truncated TFRecord header: {available} of {HEADER_BYTES} bytes", offset=offset
         )
-    expected = _CRC.unpack_from(header, 8)[0]
-    if _mask(_crc_python(header[:8])) != expected:
+    expected = _CRC.unpack_from(header, position + 8)[0]
+    if _mask(_crc_python(header[position : position + 8])) != expected:
         raise TFRecordError(
             "TFRecord length CRC does not match: the file is corrupt or not TFRecord",
             offset=offset,
             field="length_crc",
         )
-    length: int = _LENGTH.unpack_from(header)[0]
+    length: int = _LENGTH.unpack_from(header, position)[0]
     return length
 
 

@@ -42,11 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from modelyard.jobs.transform_framing import (
-    framed_batches,
-    recordio_records,
-    tfrecord_records,
-)
+from modelyard.jobs.transform_framing import framed_batches
 from modelyard.jobs.transform_lines import line_batches, line_batches_fast, whole_object
 from modelyard.jobs.transform_output import AnswerShaper
 from modelyard.jobs.transform_plan import (
@@ -82,10 +78,8 @@ def batches(stream: BinaryIO, plan: RecordPlan, *, object_name: str) -> Iterator
         if plan.batch_strategy == "MultiRecord" and not plan.filters_input and not plan.joins:
             return line_batches_fast(stream, plan, object_name)
         return line_batches(stream, plan, object_name)
-    if plan.split_type == "RecordIO":
-        return framed_batches(recordio_records(stream, plan, object_name), plan, object_name)
-    if plan.split_type == "TFRecord":
-        return framed_batches(tfrecord_records(stream, plan, object_name), plan, object_name)
+    if plan.split_type in ("RecordIO", "TFRecord"):
+        return framed_batches(stream, plan, object_name)
     return whole_object(stream, plan, object_name)
 
 
