@@ -377,3 +377,30 @@ def test_a_replica_added_by_autoscaling_takes_traffic_only_once_it_answers_ping(
     harness.ticks()
     assert sorted(harness.routed("ep")["A"]) == sorted([first, added])
     assert counts(harness) == (2, 2)
+
+
+def test_a_cpu_policy_scales_on_the_replicas_utilisation(harness: Harness) -> None:
+    autoscaling = harness.controller.autoscaling
+    autoscaling.registry.register_scalable_target(target(MinCapacity=1, MaxCapacity=4))
+    autoscaling.registry.put_scaling_policy(
+        target(
+            PolicyName="cpu",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 50.0,
+                "CustomizedMetricSpecification": {
+                    "MetricName": "CPUUtilization",
+                    "Namespace": "/aws/sagemaker/Endpoints",
+                    "Statistic": "Average",
+                },
+                "ScaleOutCooldown": 0,
+            },
+        )
+    )
+    load = Load(harness)
+    metrics = harness.controller.metrics
+    for _ in range(60):  # one replica at 140% (of one core, summed over cores)
+        metrics.record_utilization("ep", "A", instances=1, cpu_percent=140.0, memory_percent=5.0)
+        load.run(per_minute=0, seconds=1)
+    load.scale()
+    assert counts(harness) == (3, 3)  # ceil(1 * 140 / 50)
