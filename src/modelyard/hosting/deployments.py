@@ -209,13 +209,15 @@ class EndpointState:
             for replica_id, (deployment_id, variant) in self.owners.items()
         }
 
+    def metrics_key(self, deployment: Deployment, variant: str) -> str:
+        """The key a variant's metrics are recorded under (see the module doc)."""
+        if deployment is self.pending and self.active is not None:
+            return f"{variant}@{deployment.deployment_id}"
+        return variant
+
     def fleet(self, deployment: Deployment) -> dict[str, str]:
-        """Production variant -> the key its metrics are recorded under (see the module doc)."""
-        tagged = deployment is self.pending and self.active is not None
-        return {
-            name: f"{name}@{deployment.deployment_id}" if tagged else name
-            for name in deployment.production_names()
-        }
+        """Production variant -> the key its metrics are recorded under."""
+        return {name: self.metrics_key(deployment, name) for name in deployment.production_names()}
 
     def route(self) -> EndpointRoute | None:
         """The router's view: the active deployment, and the new one's share during an update."""

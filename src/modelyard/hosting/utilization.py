@@ -34,7 +34,6 @@ def _sample(
     launches: Mapping[str, VariantLaunch],
     metrics: MetricsStore,
 ) -> None:
-    keys = state.fleet(deployment)
     for variant, replica_set in deployment.sets.items():
         processes = [state.processes[r] for r in replica_set.routable() if r in state.processes]
         if not processes:
@@ -51,7 +50,7 @@ def _sample(
         count = len(processes)
         metrics.record_utilization(
             state.name,
-            keys.get(variant, variant),
+            state.metrics_key(deployment, variant),
             instances=count,
             cpu_percent=cpu / count,
             memory_percent=memory / count,
