@@ -17,8 +17,10 @@ formatting is not a disagreement).
 
 The report survives a server restart: :meth:`ShadowRecorder.persist` writes the stats
 that changed since the last call into their endpoint's catalog state (``ShadowReport``:
-counts and the latency samples), the endpoint loop calls it with its metrics flush and
-at shutdown, and :meth:`ShadowRecorder.restore` loads them when the endpoint is rebuilt.
+counts and the latest :data:`PERSISTED_SAMPLES` latencies of each side, enough for
+p50/p99 while keeping the endpoint's row small); the endpoint loop calls it with its
+metrics flush and at shutdown, and :meth:`ShadowRecorder.restore` loads them when the
+endpoint is rebuilt.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from modelyard.ids import ResourceKind
 REL_TOLERANCE = 1e-6
 #: The key of an endpoint's catalog state that keeps its shadow stats.
 STATE_KEY = "ShadowReport"
+#: Latencies of each side kept in the catalog (the newest; memory keeps ``max_samples``).
+PERSISTED_SAMPLES = 2_000
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -84,6 +88,10 @@ def responses_agree(production: bytes, shadow: bytes, content_type: str) -> bool
     return False
 
 
+def _latest(samples: deque[float]) -> list[float]:
+    return list(samples)[-PERSISTED_SAMPLES:]
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """The ``q``-th percentile (0-100) by the nearest-rank method; None without values."""
     if not values:
@@ -124,8 +132,8 @@ class ShadowStats:
             "Dropped": self.dropped,
             "ProductionErrors": self.production_errors,
             "ShadowErrors": self.shadow_errors,
-            "ProductionLatencyMs": list(self.production_latency_ms),
-            "ShadowLatencyMs": list(self.shadow_latency_ms),
+            "ProductionLatencyMs": _latest(self.production_latency_ms),
+            "ShadowLatencyMs": _latest(self.shadow_latency_ms),
         }
 
     @classmethod
