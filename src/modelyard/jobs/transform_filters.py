@@ -138,6 +138,10 @@ class JsonPath:
 
     def positions(self, size: int) -> Sequence[int]:
         """The columns an ``index_only`` path selects from a row of ``size`` columns."""
+        if not self.index_only:
+            raise PathMismatchError(
+                f"{self.text}: a CSV row takes index paths only, such as $[0], $[1:] or $[0,-1]"
+            )
         if not self.steps or self.steps[0].kind == "wildcard":
             return range(size)
         return _positions(self.steps[0], size, self.text)

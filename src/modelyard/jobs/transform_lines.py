@@ -94,11 +94,21 @@ def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> I
 def _lines(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[bytes]:
     """Each record (line without terminator, empty ones dropped), read in chunks."""
     limit = plan.max_payload_bytes - (1 if plan.batch_strategy == "MultiRecord" else 0)
-    partial = b""
+    partial: list[bytes] = []  # the pieces of a line that spans chunks
+    partial_size = 0
     record = 0
     while chunk := stream.read(READ_CHUNK_BYTES):
-        pieces = (partial + chunk).split(b"\n")
-        partial = pieces.pop()
+        if b"\n" not in chunk:
+            partial.append(chunk)
+            partial_size += len(chunk)
+            if partial_size > limit + 1:
+                raise _oversize_line(plan, object_name, record, b"".join(partial), stream)
+            continue
+        pieces = chunk.split(b"\n")
+        if partial:
+            pieces[0] = b"".join([*partial, pieces[0]])
+        last = pieces.pop()
+        partial, partial_size = [last], len(last)
         for piece in pieces:
             line = piece[:-1] if piece.endswith(b"\r") else piece
             if not line:
@@ -107,9 +117,8 @@ def _lines(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[byt
                 raise _oversize_line(plan, object_name, record, line + b"\n", stream)
             yield line
             record += 1
-        if len(partial) > limit + 1:
-            raise _oversize_line(plan, object_name, record, partial, stream)
-    line = partial[:-1] if partial.endswith(b"\r") else partial
+    tail = b"".join(partial)
+    line = tail[:-1] if tail.endswith(b"\r") else tail
     if len(line) > limit:
         raise _oversize_line(plan, object_name, record, line, stream)
     if line:
@@ -185,6 +194,7 @@ def _json(text: str, index: int, object_name: str) -> Any:
 
 
 def whole_object(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[Batch]:
+    """SplitType None: the object is one request (one record), within the payload limit."""
     limit = plan.max_payload_bytes
     chunks: list[bytes] = []
     size = 0

@@ -284,6 +284,12 @@ def test_an_answer_with_the_wrong_record_count_fails_with_the_records_sent() -> 
         transform(json_plan, b"[1]\n[2]\n", lambda _: (b"[1, 2, 3]", "application/json"))
 
 
+def test_a_name_path_on_a_csv_answer_is_refused_at_the_record() -> None:
+    plan = csv_plan(output_filter="$.label", accept=None)
+    with pytest.raises(TransformRecordError, match=r"record 0: .*index paths only"):
+        transform(plan, b"1\n", lambda _: (b"0.5\n", "text/csv"))
+
+
 def test_records_that_are_not_json_are_named() -> None:
     with pytest.raises(TransformRecordError, match=r"^in.data record 0: not JSON"):
         transform(jsonl_plan(input_filter="$.a"), b"{oops\n", json_label)
