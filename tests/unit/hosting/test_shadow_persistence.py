@@ -6,7 +6,7 @@ from pathlib import Path
 
 from modelyard.catalog import SqlCatalog
 from modelyard.config import Settings
-from modelyard.hosting.shadow import STATE_KEY, ShadowRecorder
+from modelyard.hosting.shadow import PERSISTED_SAMPLES, STATE_KEY, ShadowRecorder
 from modelyard.ids import ResourceKind
 from tests.unit.hosting.test_controller import FakeLauncher, Harness
 
@@ -84,4 +84,15 @@ def test_the_report_is_snapshotted_while_the_server_runs(tmp_path: Path) -> None
     harness.controller.delete("ep")
     harness.ticks()
     harness.controller.shadows.persist(harness.catalog)  # the endpoint is gone: nothing fails
+    harness.catalog.close()
+
+
+def test_only_the_newest_latencies_are_kept_in_the_catalog(tmp_path: Path) -> None:
+    harness = shadowed_harness(tmp_path)
+    mirror(harness.controller.shadows, PERSISTED_SAMPLES + 500)
+    harness.controller.shadows.persist(harness.catalog)
+    stored = harness.catalog.get(ResourceKind.ENDPOINT, "ep").state[STATE_KEY]
+    assert stored["SampledRequests"] == PERSISTED_SAMPLES + 500
+    assert len(stored["ProductionLatencyMs"]) == PERSISTED_SAMPLES
+    assert stored["ProductionLatencyMs"][-1] == 1.0 + (PERSISTED_SAMPLES + 499) / 7
     harness.catalog.close()
