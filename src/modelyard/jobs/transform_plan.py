@@ -99,12 +99,6 @@ class RecordPlan:
                 "give a limit (default 6) to split records into batches",
                 field="MaxPayloadInMB",
             )
-        if self.batch_strategy == "SingleRecord" and self.split_type == "None":
-            raise ValidationError(
-                "BatchStrategy=SingleRecord needs TransformInput.SplitType Line, RecordIO or "
-                "TFRecord: with SplitType=None each object is one request",
-                field="BatchStrategy",
-            )
         source = compile_json_path(self.input_filter, field="DataProcessing.InputFilter")
         output = compile_json_path(self.output_filter, field="DataProcessing.OutputFilter")
         if not (self.filters_input or self.processes_output):

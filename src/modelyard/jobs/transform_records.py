@@ -7,9 +7,10 @@ bounded by one batch: an object is read in chunks and never held whole.
 
 Splitting, as SageMaker documents it, and where it is silent, as decided here:
 
-- ``None``: the object is one request. Over ``MaxPayloadInMB`` it fails the job
-  (``MaxPayloadInMB=0`` lifts the limit: the object is then read whole). An empty
-  object makes no request and an empty output.
+- ``None``: the object is one request, whatever ``BatchStrategy`` says (SageMaker
+  accepts ``SingleRecord`` here: its own image-classification example asks for it).
+  Over ``MaxPayloadInMB`` it fails the job (``MaxPayloadInMB=0`` lifts the limit: the
+  object is then read whole). An empty object makes no request and an empty output.
 - ``Line``: a record is a line. ``\\n`` and ``\\r\\n`` both end a line; the last line
   needs no terminator; empty lines are not records (they are dropped, and not
   counted in record numbers). A MultiRecord payload is its lines as read, each

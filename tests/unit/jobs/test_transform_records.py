@@ -97,7 +97,6 @@ def test_a_full_request_maps_field_by_field() -> None:
         (RecordPlan(join_source="Output"), "DataProcessing.JoinSource", "Input"),
         (RecordPlan(max_payload_bytes=101 * MB), "MaxPayloadInMB", "outside 0-100"),
         (RecordPlan(split_type="Line", max_payload_bytes=0), "MaxPayloadInMB", "SplitType=None"),
-        (RecordPlan(batch_strategy="SingleRecord"), "BatchStrategy", "needs TransformInput"),
         (RecordPlan(input_filter="$..id"), "DataProcessing.InputFilter", "recursive descent"),
         (RecordPlan(join_source="Input"), "TransformInput.ContentType", "CSV and JSON"),
         (
@@ -124,8 +123,13 @@ def test_a_bad_plan_names_the_field_and_the_fix(plan: RecordPlan, field: str, wo
     assert caught.value.http_status == 400
 
 
-def test_no_limit_is_allowed_for_whole_objects() -> None:
+def test_whole_objects_may_have_no_limit_and_any_batch_strategy() -> None:
     RecordPlan(max_payload_bytes=0).validate()
+    # SageMaker's image-classification example: SingleRecord with SplitType None.
+    plan = RecordPlan(batch_strategy="SingleRecord", content_type="application/x-image")
+    plan.validate()
+    [batch] = cut(b"\x89PNG\r\n\x1a\n...", plan, name="cat.png")
+    assert (batch.payload, batch.count) == (b"\x89PNG\r\n\x1a\n...", 1)
 
 
 # -- Line ---------------------------------------------------------------------------------
