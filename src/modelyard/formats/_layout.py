@@ -16,14 +16,23 @@ parser of ``_wire`` (which also produces the precise error for malformed input).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
-from modelyard.formats._vec import I64, U8, read_varints_at, unaligned
+from modelyard.formats._vec import (
+    I64,
+    U8,
+    UInt,
+    decode_packed_varints,
+    read_varints_at,
+    unaligned,
+)
 from modelyard.formats._wire import TensorBatch, uint64_segments, value_segments
 from modelyard.formats.errors import ProtobufError
+from modelyard.formats.records import _fields
 
 _ENTRY_KEY = int(np.frombuffer(b"\x0a\x06values", dtype="<u8")[0])
 _TENSOR_TAGS = {0x12: 2, 0x1A: 3, 0x3A: 7}
-_NONE = np.zeros(0, dtype=np.int64)
+_ZERO = np.zeros(1, dtype=np.int64)
 #: The first bytes of a map entry whose lengths all take one byte: ``<tag> L "\n\x06values"
 #: 12 L <T> L`` and two bytes of the tensor. ``_HEAD_CARE`` marks the bits compared: all of
 #: the constant bytes (<T> is the first record's), the continuation bit of the lengths, none
@@ -121,46 +130,106 @@ def _long_heads(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[int, I
     return kind_byte, position, tensor_end
 
 
-def _tensor_fields(buffer: U8, position: I64, tensor_end: I64) -> list[tuple[I64, I64, I64]]:
-    """``[0a L values] [12 L keys] [1a L shape]`` in each tensor: (owner, start, end) of each."""
-    count = position.size
-    last = buffer.size - 1
-    segments: list[tuple[I64, I64, I64]] = []
-    for field_tag in (0x0A, 0x12, 0x1A):
-        has = (buffer[np.minimum(position, last)] == field_tag) & (position < tensor_end)
-        if bool(has.all()):
-            end, begin = _length(buffer, position + 1, tensor_end)
-            segments.append((np.arange(count), begin, end))
-            position = end
-        elif bool(has.any()):
-            owner = np.flatnonzero(has)
-            end, begin = _length(buffer, position[owner] + 1, tensor_end[owner])
-            position = position.copy()
-            position[owner] = end
-            segments.append((owner, begin, end))
-        else:
-            segments.append((_NONE, _NONE, _NONE))
-    if not np.array_equal(position, tensor_end):
+def _varint_lengths(buffer: U8, position: I64, limit: I64) -> tuple[I64, I64]:
+    """A length varint at each position (before its limit): (payload start, payload end)."""
+    size = np.take(buffer, position, mode="clip").astype(np.int64)
+    begin = position + 1
+    longer = np.flatnonzero(size >= 0x80)
+    if longer.size:
+        sizes, after = read_varints_at(buffer, position[longer], limit[longer], field="length")
+        if bool((sizes >= 1 << 62).any()):
+            raise _MismatchError
+        size[longer], begin[longer] = sizes.astype(np.int64), after
+    return begin, begin + size
+
+
+def _shape_suffix(buffer: U8, begin: I64, tensor_end: I64) -> tuple[bytes, int]:
+    """The shape field ending the first tensor, ``1a L shape`` (``b""`` if it has none).
+
+    Also where its payload starts in it.
+    """
+    first = buffer[int(begin[0]) : int(tensor_end[0])].tobytes()
+    try:
+        fields = _fields(first, 0, len(first), "tensor", 0)
+    except ProtobufError:
+        raise _MismatchError from None
+    if not fields or fields[-1][:2] != (3, 2):
+        return b"", 0
+    field_at = fields[-2][3] if len(fields) > 1 else 0
+    return first[field_at:], fields[-1][2] - field_at
+
+
+def _tensor_fields(
+    buffer: U8, begin: I64, tensor_end: I64
+) -> tuple[list[tuple[I64, I64, I64]], tuple[bytes, int]]:
+    """``[0a L values] [12 L keys] S`` in each tensor, ``S`` the same shape field in all.
+
+    Returns (owner, start, end) of the values and keys fields, and ``S`` with
+    where its payload starts. A sparse matrix's rows all end with the same
+    shape (its column count): it is compared as one block at the end of every
+    tensor, which leaves two fields to find per record. Rows without values
+    hold ``S`` alone.
+    """
+    suffix, payload_at = _shape_suffix(buffer, begin, tensor_end)
+    shape_at = tensor_end - len(suffix)
+    if bool((shape_at < begin).any()):
         raise _MismatchError
-    return segments
+    if suffix:
+        found = unaligned(buffer, f"V{len(suffix)}")[shape_at].view(np.uint8)
+        expected = np.frombuffer(suffix, dtype=np.uint8)
+        if not bool((found.reshape(-1, len(suffix)) == expected).all()):
+            raise _MismatchError
+    holders, at, stop = _holding(begin < shape_at, begin, shape_at)
+    if not bool((np.take(buffer, at) == 0x0A).all()):
+        raise _MismatchError
+    value_begin, value_end = _varint_lengths(buffer, at + 1, stop)
+    if bool((value_end > stop).any()):
+        raise _MismatchError
+    keyed, at, stop = _holding(value_end < stop, value_end, stop)
+    if not bool((np.take(buffer, at) == 0x12).all()):
+        raise _MismatchError
+    key_begin, key_end = _varint_lengths(buffer, at + 1, stop)
+    if not np.array_equal(key_end, stop):
+        raise _MismatchError
+    key_owner = holders if keyed.size == holders.size else holders[keyed]
+    fields = [(holders, value_begin, value_end), (key_owner, key_begin, key_end)]
+    return fields, (suffix, payload_at)
+
+
+def _holding(has: NDArray[np.bool_], *columns: I64) -> tuple[I64, ...]:
+    """The indices where ``has``, and each column there (all of it when all have)."""
+    if bool(has.all()):
+        return np.arange(has.size), *columns
+    holders = np.flatnonzero(has)
+    return holders, *(column[holders] for column in columns)
+
+
+def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tuple[UInt, I64]:
+    """The shape every record holds (``suffix``, a shape field), as ``uint64_segments`` gives."""
+    if not suffix:
+        return np.zeros(0, dtype=np.uint16), np.zeros(count, dtype=np.int64)
+    payload = np.frombuffer(suffix, dtype=np.uint8)[payload_at:]
+    size = np.array([payload.size])
+    shape, dims = decode_packed_varints(payload, _ZERO, size, field=name, base=_ZERO)
+    return np.tile(shape, count), np.full(count, int(dims[0]), dtype=np.int64)
 
 
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
     """Parse ``<tag> L 0a 06 "values" 12 L <T> L tensor`` at each position."""
     count = position.size
     kind, tensor_begin, tensor_end = _heads(buffer, position, limit, tag)
-    segments = _tensor_fields(buffer, tensor_begin, tensor_end)
-    kinds = np.full(count, kind, dtype=np.int8)
-    owner, begin, end = segments[0]
-    wire = np.full(owner.size, 2, dtype=np.int64)
+    (values_field, keys_field), suffix = _tensor_fields(buffer, tensor_begin, tensor_end)
     name = "Record.features" if tag == 0x0A else "Record.label"
+    shape, shape_counts = _constant_shape(*suffix, count, f"{name} tensor.shape")
+    kinds = np.full(count, kind, dtype=np.int8)
+    owner, begin, end = values_field
+    wire = np.full(owner.size, 2, dtype=np.int64)
     values, value_counts = value_segments(buffer, owner, wire, begin, end, kinds, name)
-    key_owner = segments[1][0]
+    key_owner = keys_field[0]
     expected = None
     if np.array_equal(key_owner, owner):  # a sparse row holds as many keys as values
         expected = value_counts[key_owner] if key_owner.size != count else value_counts
-    keys, key_counts = uint64_segments(buffer, *segments[1], count, f"{name} tensor.keys", expected)
-    shape, shape_counts = uint64_segments(buffer, *segments[2], count, f"{name} tensor.shape")
+    keys, key_counts = uint64_segments(buffer, *keys_field, count, f"{name} tensor.keys", expected)
     batch = TensorBatch(count, kinds, values, value_counts, keys, key_counts, shape, shape_counts)
     return batch, tensor_end
 

@@ -30,6 +30,13 @@ UInt = NDArray[np.unsignedinteger[Any]]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
+#: The chunk size of ``gather`` and ``decode_short_varint_runs``: about the size of one
+#: sparse row's values, small enough that padding chunks costs little.
+_CHUNK_BYTES = 32
+_NO_INDEX = np.zeros(0, dtype=np.int64)
+#: Copying each run in one window as wide as the widest is faster than cutting runs in
+#: chunks, up to about this many times the bytes of the runs.
+_WINDOW_WASTE = 4
 
 
 # -- varints ---------------------------------------------------------------------------------
@@ -174,52 +181,34 @@ def decode_short_varint_runs(
     """The packed varints of the runs ``buffer[starts[i]:ends[i]]``, if they are regular.
 
     Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
-    as values), none longer than 2 bytes. The runs are then read in place, one
-    fixed-size window each, instead of being copied end to end first. ``None``
-    otherwise: ``decode_packed_varints`` then says what is wrong. Runs ascend.
+    as values), none longer than 2 bytes. The runs are then read in place, in
+    fixed-size windows, instead of being copied end to end first. ``None``
+    otherwise: ``decode_packed_varints`` then says what is wrong.
+
+    A varint of at most 2 bytes is read from the pair (the byte before its last
+    byte, its last byte): the byte before belongs to it when it has the
+    continuation bit. Each window holds one byte before its chunk of the run
+    (zeroed for a run's first chunk) so that every pair sits in one window.
     """
     sizes = ends - starts
     if starts.size == 0:
         return np.zeros(0, dtype=np.uint16)
-    if bool(((expected == 0) != (sizes == 0)).any()):
+    if bool(((expected == 0) != (sizes == 0)).any()) or int(starts[0]) == 0:
         return None
-    width = int(sizes.max()) + 1  # and the byte before the run, zeroed: no varint ends there
-    rows = int(np.searchsorted(starts, buffer.size - width + 1, side="right"))
-    head = _short_varint_windows(
-        _windows(buffer, starts[:rows] - 1, width), sizes[:rows], expected[:rows]
-    )
-    if rows == starts.size or head is None:
-        return head
-    first = int(starts[rows]) - 1
-    padded = np.zeros(buffer.size - first + width, dtype=np.uint8)
-    padded[: buffer.size - first] = buffer[first:]
-    tail = _short_varint_windows(
-        _windows(padded, starts[rows:] - 1 - first, width), sizes[rows:], expected[rows:]
-    )
-    return None if tail is None else np.concatenate([head, tail])
-
-
-def _short_varint_windows(windows: U8, sizes: I64, expected: I64) -> NDArray[np.uint16] | None:
-    """``decode_short_varint_runs`` on runs copied to ``windows[i, 1 : 1 + sizes[i]]``.
-
-    A varint of at most 2 bytes is read from the pair (byte before its last
-    byte, last byte): the byte before belongs to it when it has its
-    continuation bit. Found by the pair's first byte, in order.
-    """
-    if windows.size == 0:
-        return np.zeros(0, dtype=np.uint16)
-    width = windows.shape[1]
-    windows[:, 0] = 0
-    flat = windows.reshape(-1)
-    before_last = prefix_mask(sizes, width).reshape(-1)[:-1]
+    width = _chunk_width(sizes, _CHUNK_BYTES // 2)
+    chunks = Chunks.of(starts, sizes, width, 1)
+    rows = windows(buffer, chunks.starts - 1, width + 1)
+    rows[chunks.first, 0] = 0
+    flat = rows.reshape(-1)
+    before_last = prefix_mask(chunks.sizes, width + 1).reshape(-1)[:-1]
     before_last &= flat[1:] < 0x80
     at = np.flatnonzero(before_last)
-    # The k-th varint, k the running total of run i, must end where run i ends.
-    running = np.cumsum(expected)
+    # The k-th varint, k the running total up to run i, must end where run i ends.
+    running = np.cumsum(expected[expected > 0])
     if at.size != int(running[-1]):
         return None
-    filled = np.flatnonzero(expected)
-    if not bool((at[running[filled] - 1] == filled * width + sizes[filled] - 1).all()):
+    run_ends = chunks.last * (width + 1) + chunks.sizes[chunks.last] - 1
+    if not np.array_equal(at[running - 1], run_ends):
         return None
     low, high = np.take(flat, at), np.take(flat[1:], at)
     continued = low >> 7
@@ -227,12 +216,6 @@ def _short_varint_windows(windows: U8, sizes: I64, expected: I64) -> NDArray[np.
         return None  # a varint of 3 bytes or more
     values = (high.astype(np.uint16) << (continued * 7)) | ((low & 0x7F) * continued)
     return values.astype(np.uint16, copy=False)
-
-
-def _windows(buffer: U8, starts: I64, width: int) -> U8:
-    """``buffer[starts[i] : starts[i] + width]`` for every ``i``, as the rows of a new array."""
-    rows: U8 = unaligned(buffer, f"V{width}")[starts].view(np.uint8)
-    return rows.reshape(starts.size, width)
 
 
 def _decode_long_varints(
@@ -313,7 +296,10 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
     """The ``dtype`` items of the byte ranges ``[starts[i], ends[i])``, concatenated.
 
     Range sizes must be multiples of the item size. When all ranges have the
-    same size, each is copied as one fixed-size blob.
+    same size, each is copied as one fixed-size blob. Otherwise the ranges are
+    cut in chunks of at most ``_CHUNK_BYTES``, each chunk is copied as one
+    fixed-size window and each window's part is kept: the work is about the
+    size of the ranges, whatever their spread.
     """
     itemsize = np.dtype(dtype).itemsize
     counts = (ends - starts) // itemsize
@@ -325,20 +311,73 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
             return np.zeros(0, dtype=dtype)
         blobs = unaligned(buffer, f"V{first * itemsize}")[starts]
         return blobs.view(dtype).reshape(-1)
+    width = _chunk_width(counts, max(1, _CHUNK_BYTES // itemsize))
+    chunks = Chunks.of(starts, counts, width, itemsize)
+    rows = windows(buffer, chunks.starts, width * itemsize).view(dtype)
+    return rows[prefix_mask(chunks.sizes, width)]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunks:
+    """Runs of items cut in chunks of at most ``width`` items: byte start and size of each."""
+
+    starts: I64
+    sizes: I64
+    #: The index of each run's first and last chunk (for runs holding items).
+    first: I64
+    last: I64
+
+    @classmethod
+    def of(cls, starts: I64, counts: I64, width: int, itemsize: int) -> Chunks:
+        """The chunks of the runs of ``counts[i]`` items from byte ``starts[i]``, in order."""
+        if bool((counts <= width).all()) and bool(counts.all()):
+            every = np.arange(counts.size)
+            return cls(starts, counts, every, every)
+        per_run = -(-counts // width)
+        if not bool(per_run.all()):
+            held = np.flatnonzero(per_run)
+            starts, counts, per_run = starts[held], counts[held], per_run[held]
+        if per_run.size == 0:
+            return cls(_NO_INDEX, _NO_INDEX, _NO_INDEX, _NO_INDEX)
+        last = np.cumsum(per_run) - 1
+        first = last - per_run + 1
+        step = width * itemsize
+        # Chunk starts as a running sum: +step within a run, a jump to the next run's start.
+        jumps = np.full(int(last[-1]) + 1, step, dtype=np.int64)
+        jumps[0] = starts[0]
+        jumps[first[1:]] = starts[1:] - starts[:-1] - (per_run[:-1] - 1) * step
+        sizes = np.full(jumps.size, width, dtype=np.int64)
+        sizes[last] = counts - (per_run - 1) * width
+        return cls(np.cumsum(jumps), sizes, first, last)
+
+
+def _chunk_width(counts: I64, chunk: int) -> int:
+    """Runs whole, in windows as wide as the widest, unless that wastes more than chunks do."""
     widest = int(counts.max())
-    head = 0
-    if widest * starts.size <= 3 * int(counts.sum()):
-        # Ranges ascend, so those whose fixed-size window fits in the buffer are a prefix.
-        head = int(np.count_nonzero(starts + widest * itemsize <= buffer.size))
-    parts: list[NDArray[Any]] = []
-    if head:
-        # One memcpy'd window per range; keep each range's part of its window.
-        blobs = unaligned(buffer, f"V{widest * itemsize}")[starts[:head]]
-        windows = blobs.view(dtype).reshape(head, widest)
-        parts.append(windows[prefix_mask(counts[:head], widest)])
-    if head < starts.size:
-        parts.append(_gather_items(buffer, starts[head:], counts[head:], dtype, itemsize))
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if widest * counts.size <= _WINDOW_WASTE * int(counts.sum()):
+        return widest
+    return min(widest, chunk)
+
+
+def windows(buffer: U8, starts: I64, width: int) -> U8:
+    """``buffer[starts[i] : starts[i] + width]`` as the rows of a new array, zero-padded."""
+    late = starts > buffer.size - width
+    if not bool(late.any()):
+        return _windows(buffer, starts, width)
+    rows = np.flatnonzero(late)
+    first = int(starts[rows].min())
+    padded = np.zeros(buffer.size - first + width, dtype=np.uint8)
+    padded[: buffer.size - first] = buffer[first:]
+    if rows.size == starts.size:
+        return _windows(padded, starts - first, width)
+    out = _windows(buffer, np.minimum(starts, buffer.size - width), width)
+    out[rows] = _windows(padded, starts[rows] - first, width)
+    return out
+
+
+def _windows(buffer: U8, starts: I64, width: int) -> U8:
+    rows: U8 = unaligned(buffer, f"V{width}")[starts].view(np.uint8)
+    return rows.reshape(starts.size, width)
 
 
 def prefix_mask(counts: I64, width: int) -> NDArray[np.bool_]:
@@ -351,15 +390,6 @@ def prefix_mask(counts: I64, width: int) -> NDArray[np.bool_]:
     rows = np.take(table.view(f"V{width}").reshape(-1), counts)
     mask: NDArray[np.bool_] = rows.view(np.bool_).reshape(counts.size, width)
     return mask
-
-
-def _gather_items(buffer: U8, starts: I64, counts: I64, dtype: str, itemsize: int) -> NDArray[Any]:
-    total = int(counts.sum())
-    offsets = np.cumsum(counts) - counts
-    positions = np.repeat(starts - offsets * itemsize, counts)
-    positions += np.arange(0, total * itemsize, itemsize, dtype=np.int64)
-    items: NDArray[Any] = unaligned(buffer, dtype)[positions]
-    return items
 
 
 # -- assembling records ------------------------------------------------------------------------
