@@ -196,10 +196,8 @@ def test_a_canary_whose_model_fails_rolls_back_by_itself(session: Session) -> No
         until(rolled_back, timeout_s=50, message="the canary did not roll back")
         described = session.describe_endpoint("canary")
         assert described["EndpointConfigName"] == "regression"
-        assert (
-            "UpdateEndpoint to broken rolled back: alarm canary-5xx is in ALARM"
-            in (described["FailureReason"])
-        )
+        reason = described["FailureReason"]
+        assert "UpdateEndpoint to broken rolled back: alarm canary-5xx is in ALARM" in reason
         assert "PendingDeploymentSummary" not in described
         assert described["DeploymentHistory"][-1]["Status"] == "RolledBack"
         assert errors, "the canary took no traffic"

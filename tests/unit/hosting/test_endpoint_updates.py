@@ -184,10 +184,8 @@ def test_an_alarm_on_the_new_fleet_rolls_back_by_itself(harness: UpdateHarness) 
     described = harness.controller.describe("ep")
     assert described["EndpointStatus"] == "InService"
     assert described["EndpointConfigName"] == "blue"
-    assert (
-        "UpdateEndpoint to green rolled back: alarm ep-5xx is in ALARM"
-        in (described["FailureReason"])
-    )
+    reason = described["FailureReason"]
+    assert "UpdateEndpoint to green rolled back: alarm ep-5xx is in ALARM" in reason
     assert harness.route() == serving
     harness.ticks(2)
     assert len(harness.launcher.alive()) == 2  # the new fleet is gone
