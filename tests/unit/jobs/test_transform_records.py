@@ -5,14 +5,23 @@ from __future__ import annotations
 import io
 import itertools
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.errors import ValidationError
-from modelyard.formats import frame, frame_tfrecords, unframe, unframe_tfrecords
+from modelyard.formats import (
+    decode_to_numpy,
+    encode_dense,
+    frame,
+    frame_tfrecords,
+    unframe,
+    unframe_tfrecords,
+)
 from modelyard.jobs.transform_records import (
     Batch,
     OutputAssembler,
@@ -186,7 +195,7 @@ text_records = st.lists(
 
 
 @st.composite
-def written(draw: st.DrawFn) -> tuple[list[bytes], bytes]:
+def written(draw: Callable[[st.SearchStrategy[Any]], Any]) -> tuple[list[bytes], bytes]:
     """Records as a file would hold them: mixed terminators, blank lines, maybe no final newline."""
     records = draw(text_records)
     out = []
@@ -272,6 +281,16 @@ def test_tfrecord_multirecord_payloads_are_framed_records_within_the_limit(
     assert b"".join(b.payload for b in found) == data
     single = cut(data, RecordPlan(**{**plan.__dict__, "batch_strategy": "SingleRecord"}))
     assert [(b.payload, b.first_record) for b in single] == [(r, i) for i, r in enumerate(records)]
+
+
+def test_recordio_protobuf_rows_arrive_whole_in_each_batch() -> None:
+    rows = np.arange(3000 * 7, dtype=np.float32).reshape(3000, 7)
+    plan = RecordPlan(split_type="RecordIO", max_payload_bytes=20_000)
+    found = cut(encode_dense(rows), plan, name="rows.pbr", step=4099)
+    assert len(found) > 1
+    decoded = [decode_to_numpy(b.payload)[0] for b in found]
+    assert [len(d) for d in decoded] == [b.count for b in found]
+    np.testing.assert_array_equal(np.concatenate(decoded), rows)
 
 
 def test_bad_recordio_framing_names_the_record_and_byte_offset() -> None:
