@@ -202,11 +202,12 @@ def _history(
     entry: dict[str, Any] = {
         "DeploymentId": deployment.deployment_id,
         "EndpointConfigName": deployment.config_name,
-        "TrafficRoutingType": rollout.policy.routing if rollout is not None else None,
         "StartTime": deployment.start_time,
         "EndTime": utcnow().isoformat(),
         "Status": outcome,
     }
+    if rollout is not None:
+        entry["TrafficRoutingType"] = rollout.policy.routing
     if reason:
         entry["Reason"] = reason
     return [*history, entry][-HISTORY_LENGTH:]

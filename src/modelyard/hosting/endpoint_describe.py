@@ -14,11 +14,11 @@ deployments, each with its outcome (``Succeeded``, ``RolledBack``, ``Failed``) a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from modelyard.catalog.base import ResourceRecord
-from modelyard.hosting.deployment import Phase
+from modelyard.hosting.deployment import Phase, Rollout
 from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.hosting.endpoint_configs import shadow_variants_of, variants_of
 from modelyard.hosting.models import containers_of
@@ -49,6 +49,7 @@ def variant_summary(
     variant: dict[str, Any],
     status: str | None,
     current_weight: float | None = None,
+    detail: str = "",
 ) -> dict[str, Any]:
     name = variant["VariantName"]
     replica_set = deployment.sets.get(name)
@@ -69,7 +70,7 @@ def variant_summary(
             {
                 "Status": status,
                 "StatusMessage": f"{running} of {deployment.desired.get(name, 0)} replicas in "
-                "service",
+                f"service{detail}",
                 "StartTime": _time(deployment.start_time),
             }
         )
@@ -150,10 +151,13 @@ def describe(record: ResourceRecord, runtime: EndpointState | None) -> dict[str,
         weights = _current_weights(runtime, pending)
         rollout = runtime.rollout if runtime is not None else None
         pending_status = _PENDING_STATUS[rollout.phase] if rollout is not None else "Creating"
+        detail = _rollout_detail(rollout) if rollout is not None else ""
         body["PendingDeploymentSummary"] = {
             "EndpointConfigName": pending.config_name,
             "ProductionVariants": [
-                variant_summary(pending, v, pending_status, weights.get(v["VariantName"], 0.0))
+                variant_summary(
+                    pending, v, pending_status, weights.get(v["VariantName"], 0.0), detail
+                )
                 for v in variants_of(pending.config)
             ],
             "StartTime": _time(pending.start_time),
@@ -173,6 +177,27 @@ _PENDING_STATUS = {
     Phase.SHIFTING: "ActivatingTraffic",
     Phase.BAKING: "Baking",
 }
+
+
+def _rollout_detail(rollout: Rollout) -> str:
+    """Where a blue/green update stands, for its variants' status messages."""
+    policy = rollout.policy
+    if rollout.phase is Phase.SHIFTING:
+        return (
+            f"; {rollout.new_share:.0%} of the traffic ({policy.routing} step {rollout.step + 1} "
+            f"of {len(rollout.shares)}), the next in {policy.wait_s:g} s from "
+            f"{_wall_time(rollout.step_at)}"
+        )
+    if rollout.phase is Phase.BAKING:
+        return (
+            f"; all the traffic, baking {policy.termination_wait_s:g} s from "
+            f"{_wall_time(rollout.step_at)} while the old fleet is kept warm"
+        )
+    return ""
+
+
+def _wall_time(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 def _current_weights(runtime: EndpointState | None, deployment: Deployment) -> dict[str, float]:

@@ -139,6 +139,7 @@ def test_a_canary_splits_traffic_between_the_fleets_then_bakes_then_promotes(
     (pending,) = described["PendingDeploymentSummary"]["ProductionVariants"]
     assert pending["CurrentWeight"] == 0.1
     assert pending["VariantStatus"][0]["Status"] == "ActivatingTraffic"
+    assert "10% of the traffic (CANARY step 1 of 2)" in pending["VariantStatus"][0]["StatusMessage"]
 
     harness.ticks(60)  # 30 s of canary (ticks are 0.5 s), then all of it
     assert [r[1] for r in harness.route()] == [1.0]
@@ -148,7 +149,9 @@ def test_a_canary_splits_traffic_between_the_fleets_then_bakes_then_promotes(
     sampled = harness.controller.metrics.recent("ep", new_key, "CPUUtilization", window_s=60)
     assert sampled == 10.0  # the new fleet's own utilisation, for alarms on it
     summary = harness.controller.describe("ep")["PendingDeploymentSummary"]
-    assert summary["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Baking"
+    (baking,) = summary["ProductionVariants"][0]["VariantStatus"]
+    assert baking["Status"] == "Baking"
+    assert "all the traffic, baking 20 s" in baking["StatusMessage"]
 
     harness.ticks(42)
     described = harness.controller.describe("ep")
