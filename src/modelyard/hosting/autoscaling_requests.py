@@ -95,8 +95,11 @@ def check_register(
     validate_request("RegisterScalableTargetRequest", body, _RELAXED, service=SERVICE)
     variant = check_dimension(body)
     existing = existing_of(variant)
-    low = body.get("MinCapacity", existing.get("MinCapacity") if existing else None)
-    high = body.get("MaxCapacity", existing.get("MaxCapacity") if existing else None)
+    earlier = existing or {}
+    low = body.get("MinCapacity")
+    low = earlier.get("MinCapacity") if low is None else low
+    high = body.get("MaxCapacity")
+    high = earlier.get("MaxCapacity") if high is None else high
     for field, value in (("MinCapacity", low), ("MaxCapacity", high)):
         if value is None:
             raise ValidationError(
@@ -149,7 +152,8 @@ def check_policy(body: object) -> tuple[VariantId, TargetTrackingPolicy]:
         )
     cooldowns = {}
     for key in ("ScaleOutCooldown", "ScaleInCooldown"):
-        value = config.get(key, DEFAULT_COOLDOWN_S)
+        value = config.get(key)
+        value = DEFAULT_COOLDOWN_S if value is None else value
         if value < 0:
             raise ValidationError(
                 f"{_CONFIG}.{key}: {value} seconds cannot be negative", field=f"{_CONFIG}.{key}"

@@ -404,3 +404,18 @@ def test_a_cpu_policy_scales_on_the_replicas_utilisation(harness: Harness) -> No
         load.run(per_minute=0, seconds=1)
     load.scale()
     assert counts(harness) == (3, 3)  # ceil(1 * 140 / 50)
+
+
+def test_fields_sent_as_null_are_left_as_they_were(harness: Harness) -> None:
+    registry = harness.controller.autoscaling.registry
+    registry.register_scalable_target(target(MinCapacity=1, MaxCapacity=3))
+    registry.register_scalable_target(target(MinCapacity=None, MaxCapacity=2))
+    (described,) = registry.describe_scalable_targets({"ServiceNamespace": "sagemaker"})[
+        "ScalableTargets"
+    ]
+    assert (described["MinCapacity"], described["MaxCapacity"]) == (1, 2)
+    registry.put_scaling_policy(invocations_policy(ScaleInCooldown=None))
+    (policy,) = registry.describe_scaling_policies({"ServiceNamespace": "sagemaker"})[
+        "ScalingPolicies"
+    ]
+    assert policy["PolicyName"] == "invocations"
