@@ -234,6 +234,8 @@ def test_a_canary_whose_model_fails_rolls_back_by_itself(session: Session) -> No
                 ComparisonOperator="GreaterThanThreshold",
             )
         assert caught.value.field == "ExtendedStatistic"
+        with pytest.raises(ValidationError, match="differs from the alarm in the path"):
+            session.client.request("PUT", "/alarms/one", json={"AlarmName": "other"})
         assert session.describe_endpoint("canary")["EndpointStatus"] == "InService"
     finally:
         session.delete_alarms(AlarmNames=["canary-5xx"])
