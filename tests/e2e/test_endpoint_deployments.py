@@ -193,7 +193,7 @@ def test_a_canary_whose_model_fails_rolls_back_by_itself(session: Session) -> No
             described = session.describe_endpoint("canary")
             return bool(described["EndpointStatus"] == "InService")
 
-        until(rolled_back, timeout_s=50, message="the canary did not roll back")
+        until(rolled_back, timeout_s=90, message="the canary did not roll back")
         described = session.describe_endpoint("canary")
         assert described["EndpointConfigName"] == "regression"
         reason = described["FailureReason"]
