@@ -136,6 +136,19 @@ class JsonPath:
             value = _apply_step(step, value, self.text)
         return value
 
+    @property
+    def dropped_leading_columns(self) -> int | None:
+        """``k`` for ``$[k:]`` (every column from the k-th on, k >= 0), else None."""
+        if len(self.steps) != 1:
+            return None
+        step = self.steps[0]
+        if step.kind != "indexes" or step.indexes or step.slice_bounds is None:
+            return None
+        start, end = step.slice_bounds
+        if end is not None or (start is not None and start < 0):
+            return None
+        return start or 0
+
     def positions(self, size: int) -> Sequence[int]:
         """The columns an ``index_only`` path selects from a row of ``size`` columns."""
         if not self.index_only:
@@ -348,6 +361,27 @@ def select_csv_columns(lines: Sequence[bytes], path: JsonPath) -> list[bytes]:
         except UnicodeDecodeError as exc:
             raise PathMismatchError(f"not UTF-8 text at byte {exc.start}", index) from exc
     return selected
+
+
+@lru_cache(maxsize=16)
+def _leading_columns(count: int) -> re.Pattern[bytes]:
+    return re.compile(rb"^(?:[^,\n]*,){%d}" % count, re.MULTILINE)
+
+
+def select_csv_payload(payload: bytes, path: JsonPath, count: int) -> bytes | None:
+    """``$[k:]`` over a whole payload of ``count`` lines at once, or None where it cannot be.
+
+    The documented use of the input filter is dropping leading ID columns; for lines
+    without quotes that is one regular-expression pass over the batch. None when a
+    line has fewer columns (or quotes), or for any other path: then go line by line.
+    """
+    dropped = path.dropped_leading_columns
+    if dropped is None or b'"' in payload:
+        return None
+    if dropped == 0:
+        return payload
+    selected, replaced = _leading_columns(dropped).subn(b"", payload)
+    return selected if replaced == count else None
 
 
 def render_json(value: Any) -> str:

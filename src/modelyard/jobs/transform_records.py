@@ -16,8 +16,9 @@ Splitting, as SageMaker documents it, and where it is silent, as decided here:
   counted in record numbers). A MultiRecord payload is its lines as read, each
   ending in its terminator (``\\n`` added to a last line without one), cut at a line
   boundary so that it stays within ``MaxPayloadInMB``; a SingleRecord payload is
-  the line without its terminator. Without an input filter or a join the lines are
-  never split apart: a batch is cut out of the read buffer with ``rfind``.
+  the line without its terminator. Without a join, MultiRecord lines are never split
+  apart: a batch is cut out of the read buffer with ``rfind`` (and an input filter
+  ``$[k:]`` on CSV is one regular-expression pass over it).
 - ``RecordIO`` (MXNet framing) and ``TFRecord``: a MultiRecord payload is the
   records still framed, concatenated; a SingleRecord payload is the record's data
   alone ("padding is removed", in SageMaker's words). A RecordIO record split in
@@ -76,7 +77,7 @@ __all__ = [
 def batches(stream: BinaryIO, plan: RecordPlan, *, object_name: str) -> Iterator[Batch]:
     """Streams one (already decompressed) object: memory bounded by one batch, never the object."""
     if plan.split_type == "Line":
-        if plan.batch_strategy == "MultiRecord" and not plan.filters_input and not plan.joins:
+        if plan.batch_strategy == "MultiRecord" and not plan.joins:
             return line_batches_fast(stream, plan, object_name)
         return line_batches(stream, plan, object_name)
     if plan.split_type in ("RecordIO", "TFRecord"):
