@@ -71,7 +71,9 @@ def csv_plan(**fields: Any) -> RecordPlan:
 
 
 def jsonl_plan(**fields: Any) -> RecordPlan:
-    return csv_plan(content_type="application/jsonlines", accept="application/json", **fields)
+    return csv_plan(
+        **{"content_type": "application/jsonlines", "accept": "application/json", **fields}
+    )
 
 
 # -- the guide's examples -------------------------------------------------------------------
@@ -157,6 +159,16 @@ def test_without_line_assembly_processed_records_keep_the_answers_shape() -> Non
     lines = csv_plan(join_source="Input", assemble_with="None")
     _, out = transform(lines, b"1,2\n3,4\n", csv_sum)
     assert out == b"1,2,3\n3,4,7\n"
+
+
+def test_answers_in_the_other_format_are_joined_as_values_or_columns() -> None:
+    csv_in = csv_plan(join_source="Input", accept="application/json")
+    answer = (b'[[0.1, "b"], [0.2, "a"]]', "application/json")
+    _, out = transform(csv_in, b"x,1\ny,2\n", lambda _: answer)
+    assert out == b"x,1,0.1,b\ny,2,0.2,a\n"
+    json_in = jsonl_plan(join_source="Input", accept="text/csv")
+    _, out = transform(json_in, b'{"a":1}\n{"a":2}\n', lambda _: (b"0.5\n1,x\n", "text/csv"))
+    assert out == b'{"a":1,"SageMakerOutput":0.5}\n{"a":2,"SageMakerOutput":[1,"x"]}\n'
 
 
 def test_an_output_filter_alone_selects_from_the_answer() -> None:
