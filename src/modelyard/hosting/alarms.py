@@ -22,9 +22,11 @@ A datapoint is missing when the period saw no invocation (no sample, for utilisa
 ``TreatMissingData`` is CloudWatch's: ``missing`` (the default) and ``ignore`` evaluate the
 datapoints there are (``INSUFFICIENT_DATA`` if none), ``notBreaching`` counts a missing
 one as good, ``breaching`` as bad. Percentiles (``ExtendedStatistic``) and metric math
-(``Metrics``) are refused with a message saying what to use instead. An alarm's ``StateValue`` (``OK``, ``ALARM``,
-``INSUFFICIENT_DATA``) is evaluated when read, over the variants the endpoint serves;
-during a deployment the reconciler evaluates it over the new fleet's variants instead.
+(``Metrics``) are refused with a message saying what to use instead.
+
+An alarm's ``StateValue`` (``OK``, ``ALARM``, ``INSUFFICIENT_DATA``) is evaluated when
+read, over the variants the endpoint serves; during a deployment the reconciler evaluates
+it over the new fleet's variants instead.
 """
 
 from __future__ import annotations
