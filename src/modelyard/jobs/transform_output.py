@@ -69,7 +69,13 @@ def split_answer(
         except ValueError:
             whole = _UNSET
         if whole is not _UNSET:
-            items = _sole_list(whole) if multi else None
+            # Without a join nothing says how many items to expect: only a bare array is cut.
+            if not multi:
+                items = None
+            elif expected is None:
+                items = whole if isinstance(whole, list) else None
+            else:
+                items = _sole_list(whole)
             if items is not None and (expected is None or len(items) == expected):
                 return items, True
             if expected in (None, 1):

@@ -175,6 +175,10 @@ def test_an_output_filter_alone_selects_from_the_answer() -> None:
     plan = csv_plan(output_filter="$[1]")
     _, out = transform(plan, b"1\n2\n", lambda _: (b"a,0.1\nb,0.2\n", "text/csv"))
     assert out == b"0.1\n0.2\n"
+    unwrap = jsonl_plan(output_filter="$.predictions")
+    answer = (b'{"predictions":[0.1,0.2]}', "application/json")
+    _, out = transform(unwrap, b"[1]\n[2]\n", lambda _: answer)
+    assert out == b"[0.1,0.2]\n"
 
 
 def test_csv_fields_keep_their_quoting_through_filter_and_join() -> None:
