@@ -30,9 +30,11 @@ for MultiRecord. Record numbers are 0-based within their object.
 Data processing (``DataProcessing``, CSV and JSON only, see
 :mod:`modelyard.jobs.transform_filters`): the input filter is applied to each record
 before it is sent. With a join or an output filter the answer is split per record:
-one line per record for CSV / JSON Lines (an answer in ``application/json`` may also
-be a JSON array of one item per record, or an object holding one such array, as
-``{"predictions": [...]}``), and the processed records are written one a line. With
+one line per record for CSV / JSON Lines; an answer in ``application/json`` to a
+MultiRecord batch may also be a JSON array of one item per record (when joining, also
+an object holding one such array, as ``{"predictions": [...]}``). A join that cannot
+pair every record with its answer fails the job naming the records sent. The
+processed records are written one a line. With
 ``AssembleWith=Line`` every record, or without data processing every answer, ends
 with a newline (added only where the answer lacks one); with ``None`` answers are
 concatenated as they are, and processed records keep the answer's shape (lines, or
