@@ -23,10 +23,17 @@ from modelyard.formats._vec import (
     U8,
     UInt,
     decode_packed_varints,
+    gather,
     read_varints_at,
     unaligned,
 )
-from modelyard.formats._wire import TensorBatch, uint64_segments, value_segments
+from modelyard.formats._wire import (
+    KIND_DTYPES,
+    KIND_INT32,
+    TensorBatch,
+    uint64_segments,
+    value_segments,
+)
 from modelyard.formats.errors import ProtobufError
 from modelyard.formats.records import _fields
 
@@ -214,6 +221,28 @@ def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tu
     return np.tile(shape, count), np.full(count, int(dims[0]), dtype=np.int64)
 
 
+def _packed_values(
+    buffer: U8, kinds: NDArray[np.int8], field: tuple[I64, I64, I64], name: str
+) -> tuple[NDArray[np.generic], I64]:
+    """The values of every tensor (all of one type), and how many each record holds."""
+    owner, begin, end = field
+    kind = int(kinds[0])
+    if kind == KIND_INT32:
+        wire = np.full(owner.size, 2, dtype=np.int64)
+        return value_segments(buffer, owner, wire, begin, end, kinds, name)
+    itemsize = KIND_DTYPES[kind].itemsize
+    sizes = end - begin
+    if bool((sizes % itemsize).any()):
+        raise _MismatchError  # the general path says which record
+    values = gather(buffer, begin, end, f"<f{itemsize}")
+    counts = sizes // itemsize
+    if owner.size == kinds.size:
+        return values, counts
+    per_record = np.zeros(kinds.size, dtype=np.int64)
+    per_record[owner] = counts
+    return values, per_record
+
+
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
     """Parse ``<tag> L 0a 06 "values" 12 L <T> L tensor`` at each position."""
     count = position.size
@@ -222,10 +251,8 @@ def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorB
     name = "Record.features" if tag == 0x0A else "Record.label"
     shape, shape_counts = _constant_shape(*suffix, count, f"{name} tensor.shape")
     kinds = np.full(count, kind, dtype=np.int8)
-    owner, begin, end = values_field
-    wire = np.full(owner.size, 2, dtype=np.int64)
-    values, value_counts = value_segments(buffer, owner, wire, begin, end, kinds, name)
-    key_owner = keys_field[0]
+    values, value_counts = _packed_values(buffer, kinds, values_field, name)
+    owner, key_owner = values_field[0], keys_field[0]
     expected = None
     if np.array_equal(key_owner, owner):  # a sparse row holds as many keys as values
         expected = value_counts[key_owner] if key_owner.size != count else value_counts

@@ -198,17 +198,21 @@ def decode_short_varint_runs(
     width = _chunk_width(sizes, _CHUNK_BYTES // 2)
     chunks = Chunks.of(starts, sizes, width, 1)
     rows = windows(buffer, chunks.starts - 1, width + 1)
-    rows[chunks.first, 0] = 0
+    whole = chunks.first.size == chunks.starts.size  # one chunk per run
+    if whole:
+        rows[:, 0] = 0
+    else:
+        rows[chunks.first, 0] = 0
     flat = rows.reshape(-1)
     before_last = prefix_mask(chunks.sizes, width + 1).reshape(-1)[:-1]
     before_last &= flat[1:] < 0x80
     at = np.flatnonzero(before_last)
     # The k-th varint, k the running total up to run i, must end where run i ends.
-    running = np.cumsum(expected[expected > 0])
+    running = np.cumsum(expected if bool(expected.all()) else expected[expected > 0])
     if at.size != int(running[-1]):
         return None
-    run_ends = chunks.last * (width + 1) + chunks.sizes[chunks.last] - 1
-    if not np.array_equal(at[running - 1], run_ends):
+    last_sizes = chunks.sizes if whole else chunks.sizes[chunks.last]
+    if not np.array_equal(at[running - 1], chunks.last * (width + 1) + last_sizes - 1):
         return None
     low, high = np.take(flat, at), np.take(flat[1:], at)
     continued = low >> 7
