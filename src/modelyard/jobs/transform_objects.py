@@ -1,10 +1,12 @@
 """Transforming objects on one instance: batches to the replica, answers to ``<name>.out``.
 
-Each instance has ``MaxConcurrentTransforms`` request slots and as many threads to send
-them. Up to that many objects are read at once (one thread each); an object's batches
-are sent as slots free up and their answers are written back strictly in input order,
-so an object holds at most the slots it has in flight: memory is bounded by
-``MaxConcurrentTransforms`` batches and answers per instance, whatever the input size.
+Each instance sends at most ``MaxConcurrentTransforms`` requests at once (from as many
+threads) and holds at most twice as many batches (sent, or answered and waiting for an
+earlier one): a request slot frees as soon as its answer arrives, so a slow batch does
+not idle the replica's other workers, while answers are written back strictly in input
+order. Up to ``MaxConcurrentTransforms`` objects are read at once (one thread each).
+Memory is bounded by that window of batches and answers per instance, whatever the
+input size.
 
 An object's output is streamed into :meth:`Store.put_object` as it is assembled, and
 the store makes it appear whole or not at all: a job stopped or failed mid-object
@@ -37,6 +39,9 @@ from modelyard.store.base import Store
 from modelyard.store.uri import S3Uri
 
 _WAIT_S = 0.2
+#: Batches an instance holds per request slot: one in flight, one answered early (or
+#: read ahead) while an earlier batch of the same object is still being answered.
+WINDOW_PER_REQUEST = 2
 
 
 class AbortedError(Exception):
@@ -89,7 +94,8 @@ class InstanceWorker:
         self.context = context
         self.client = client
         self.concurrency = max(1, concurrency)
-        self._slots = threading.Semaphore(self.concurrency)
+        self._requests = threading.Semaphore(self.concurrency)
+        self._window = threading.Semaphore(WINDOW_PER_REQUEST * self.concurrency)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="transform-call")
         self.error: BaseException | None = None
 
@@ -153,11 +159,13 @@ class InstanceWorker:
         try:
             try:
                 for batch in batches(stream, plan, object_name=item.name):
-                    while not self._acquire(blocking=not pending):
+                    while not self._hold(blocking=not pending):
                         yield self._settle(item, pending.popleft(), assembler)
+                    self._wait_for_request_slot()
                     future = self._pool.submit(
                         self.client.invoke, batch.payload, plan.content_type, plan.accept
                     )
+                    future.add_done_callback(lambda _: self._requests.release())
                     pending.append((batch, future))
                     while pending and pending[0][1].done():
                         yield self._settle(item, pending.popleft(), assembler)
@@ -169,15 +177,23 @@ class InstanceWorker:
         finally:
             for _, future in pending:
                 future.cancel()
-                self._slots.release()
+                self._window.release()
 
-    def _acquire(self, *, blocking: bool) -> bool:
+    def _hold(self, *, blocking: bool) -> bool:
+        """A place in the window of batches held (sent, or answered and not yet written)."""
         if not blocking:
-            return self._slots.acquire(blocking=False)
-        while not self._slots.acquire(timeout=_WAIT_S):
+            return self._window.acquire(blocking=False)
+        while not self._window.acquire(timeout=_WAIT_S):
             if self.context.abort.is_set():
                 raise AbortedError
         return True
+
+    def _wait_for_request_slot(self) -> None:
+        """At most ``MaxConcurrentTransforms`` requests in flight; a slot frees as soon as
+        its answer arrives, even if an earlier batch's answer is still awaited."""
+        while not self._requests.acquire(timeout=_WAIT_S):
+            if self.context.abort.is_set():
+                raise AbortedError
 
     def _settle(
         self, item: InputObject, entry: tuple[Batch, Future[Answer]], assembler: OutputAssembler
@@ -197,7 +213,7 @@ class InstanceWorker:
                         f"ClientError: {_records(item, batch)}: {exc.message}"
                     ) from exc
         finally:
-            self._slots.release()
+            self._window.release()
         assembled = assembler.assemble(batch, answer.body, answer.content_type)
         self.context.progress.add_records(batch.count)
         return assembled

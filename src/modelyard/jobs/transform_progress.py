@@ -1,5 +1,8 @@
 """A transform job's progress: objects, records and input bytes done, out of the totals.
 
+``ElapsedSeconds`` is the time spent transforming in this run (since the replicas were
+ready; a resumed job starts it again), so ``RecordsDone / ElapsedSeconds`` is the rate.
+
 Counted from every instance's threads, written to the catalog (describe's
 ``TransformProgress``) and to the job's log at most every ``interval_s``, and once more
 at the end. Records have no total: they are only known once an object is read.
@@ -8,6 +11,7 @@ at the end. Records have no total: they are only known once an object is read.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +29,8 @@ class Progress:
         self.bytes_done = 0
         self.objects_skipped = 0
         self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._finished: float | None = None
 
     def add_bytes(self, count: int) -> None:
         with self._lock:
@@ -45,7 +51,12 @@ class Progress:
             self.objects_skipped += 1
             self.bytes_done += size
 
+    def finish(self) -> None:
+        """The transforming is over: the elapsed time stops here."""
+        self._finished = time.monotonic()
+
     def snapshot(self) -> dict[str, Any]:
+        elapsed = (self._finished or time.monotonic()) - self._started
         with self._lock:
             return {
                 "ObjectsDone": self.objects_done,
@@ -53,6 +64,7 @@ class Progress:
                 "RecordsDone": self.records_done,
                 "BytesDone": self.bytes_done,
                 "BytesTotal": self.bytes_total,
+                "ElapsedSeconds": round(elapsed, 3),
             }
 
 
@@ -93,7 +105,7 @@ class ProgressReporter:
 
     def flush(self) -> None:
         snapshot = self.progress.snapshot()
-        if snapshot != self._last:
+        if {**snapshot, "ElapsedSeconds": 0} != {**(self._last or {}), "ElapsedSeconds": 0}:
             self._last = snapshot
             self.write(snapshot)
 
@@ -101,4 +113,5 @@ class ProgressReporter:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5.0)
-        self.flush()
+        self._last = self.progress.snapshot()
+        self.write(self._last)

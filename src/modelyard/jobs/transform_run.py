@@ -225,6 +225,7 @@ class TransformRun:
             if self._interrupted():
                 self.abort.set()
             alive[0].join(_WAIT_S)
+        progress.finish()
         self.reporter.close()
         for worker in workers.values():
             if worker.error is not None:
