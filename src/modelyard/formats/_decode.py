@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelyard.formats._layout import parse_standard
-from modelyard.formats._vec import I64, U8, UInt, decode_packed_varints, varints_as_int32
+from modelyard.formats._vec import I64, U8, Varints, decode_packed_varints, varints_as_int32
 from modelyard.formats._wire import (
     KIND_FLOAT32,
     KIND_FLOAT64,
@@ -180,20 +180,25 @@ def _equal_counts(counts: I64, what: str) -> int:
 
 def _shapes(batch: TensorBatch) -> list[tuple[int, ...]]:
     """The distinct shapes the records declare."""
-    if not batch.shape_counts.any():
+    counts = batch.shape_counts
+    first = int(counts[0])
+    if first and bool((counts == first).all()):  # the usual case: one rank for all
+        holders = None
+    elif not counts.any():
         return []
-    first = int(batch.shape_counts[np.argmax(batch.shape_counts > 0)])
-    holders = batch.shape_counts > 0
-    if bool((batch.shape_counts[holders] == first).all()):
+    else:
+        first = int(counts[np.argmax(counts > 0)])
+        holders = counts > 0
+    if holders is None or bool((counts[holders] == first).all()):
         table = batch.shape.reshape(-1, first)
         if bool((table == table[0]).all()):
             return [tuple(int(d) for d in table[0])]
         distinct = np.unique(table, axis=0)
         return [tuple(int(d) for d in row) for row in distinct]
-    offsets = np.concatenate([[0], np.cumsum(batch.shape_counts)])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
     found = {
         tuple(int(d) for d in batch.shape[offsets[i] : offsets[i + 1]])
-        for i in np.flatnonzero(holders).tolist()
+        for i in np.flatnonzero(counts).tolist()
     }
     return sorted(found)
 
@@ -214,7 +219,7 @@ def _csr(batch: TensorBatch, what: str) -> tuple[Index, Index, NDArray[Any], int
             field=f"{what}.keys",
         )
     total = int(value_counts.sum())
-    keys: UInt = batch.keys
+    keys: Varints = batch.keys
     if not bool(sparse_rows.all()) and bool((value_counts[~sparse_rows] > 0).any()):
         owner = np.repeat(np.arange(count), value_counts)
         within = np.arange(total) - np.repeat(np.cumsum(value_counts) - value_counts, value_counts)
@@ -242,8 +247,8 @@ def _csr(batch: TensorBatch, what: str) -> tuple[Index, Index, NDArray[Any], int
         )
     index_dtype = np.int32 if max(columns, total) <= np.iinfo(np.int32).max else np.int64
     indptr: Index = np.zeros(count + 1, dtype=index_dtype)
-    np.cumsum(value_counts, out=indptr[1:])
-    return indptr, keys.astype(index_dtype), batch.values, columns, trailing
+    np.cumsum(value_counts, dtype=index_dtype, out=indptr[1:])
+    return indptr, keys.astype(index_dtype, copy=False), batch.values, columns, trailing
 
 
 def _dense(batch: TensorBatch | None, count: int, what: str) -> NDArray[Any]:

@@ -21,11 +21,12 @@ from numpy.typing import NDArray
 from modelyard.formats._vec import (
     I64,
     U8,
-    UInt,
+    Varints,
     decode_packed_varints,
     gather,
     read_varints_at,
     unaligned,
+    windows,
 )
 from modelyard.formats._wire import (
     KIND_DTYPES,
@@ -181,11 +182,8 @@ def _tensor_fields(
     shape_at = tensor_end - len(suffix)
     if bool((shape_at < begin).any()):
         raise _MismatchError
-    if suffix:
-        found = unaligned(buffer, f"V{len(suffix)}")[shape_at].view(np.uint8)
-        expected = np.frombuffer(suffix, dtype=np.uint8)
-        if not bool((found.reshape(-1, len(suffix)) == expected).all()):
-            raise _MismatchError
+    if suffix and not _all_equal(buffer, shape_at, suffix):
+        raise _MismatchError
     holders, at, stop = _holding(begin < shape_at, begin, shape_at)
     if not bool((np.take(buffer, at) == 0x0A).all()):
         raise _MismatchError
@@ -203,6 +201,18 @@ def _tensor_fields(
     return fields, (suffix, payload_at)
 
 
+def _all_equal(buffer: U8, position: I64, expected: bytes) -> bool:
+    """Whether ``expected`` is at every position (up to 8 bytes compared as one word)."""
+    size = len(expected)
+    if size > 8:
+        found = unaligned(buffer, f"V{size}")[position].view(np.uint8).reshape(-1, size)
+        return bool((found == np.frombuffer(expected, dtype=np.uint8)).all())
+    words = windows(buffer, position, 8).view("<u8").reshape(-1)
+    pattern = int.from_bytes(expected, "little")
+    care = (1 << (8 * size)) - 1
+    return not bool(((words ^ np.uint64(pattern)) & np.uint64(care)).any())
+
+
 def _holding(has: NDArray[np.bool_], *columns: I64) -> tuple[I64, ...]:
     """The indices where ``has``, and each column there (all of it when all have)."""
     if bool(has.all()):
@@ -211,7 +221,7 @@ def _holding(has: NDArray[np.bool_], *columns: I64) -> tuple[I64, ...]:
     return holders, *(column[holders] for column in columns)
 
 
-def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tuple[UInt, I64]:
+def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tuple[Varints, I64]:
     """The shape every record holds (``suffix``, a shape field), as ``uint64_segments`` gives."""
     if not suffix:
         return np.zeros(0, dtype=np.uint16), np.zeros(count, dtype=np.int64)

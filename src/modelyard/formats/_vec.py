@@ -25,8 +25,8 @@ from modelyard.formats.errors import ProtobufError
 U8 = NDArray[np.uint8]
 I64 = NDArray[np.int64]
 U64 = NDArray[np.uint64]
-#: Varint values: uint16 when they are all small, uint64 otherwise.
-UInt = NDArray[np.unsignedinteger[Any]]
+#: Decoded varints (as unsigned): in a narrow type (uint16, int32) when all are small.
+Varints = NDArray[np.integer[Any]]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
@@ -94,7 +94,7 @@ def signed_to_wire(values: NDArray[np.integer]) -> U64:
 
 def decode_packed_varints(
     data: U8, starts: I64, ends: I64, *, field: str, base: I64, expected: I64 | None = None
-) -> tuple[UInt, I64]:
+) -> tuple[Varints, I64]:
     """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
 
     Run ``i`` is ``data[starts[i]:ends[i]]`` and must end on a whole varint.
@@ -152,10 +152,10 @@ def decode_packed_varints(
     return _decode_long_varints(data, value_ends, starts, ends, base, field), counts
 
 
-def varints_as_int32(values: UInt) -> NDArray[np.int32]:
+def varints_as_int32(values: Varints) -> NDArray[np.int32]:
     """Decoded int32 values: protobuf writes a negative int32 as its 64-bit two's complement."""
     wide = values.view(np.int64) if values.dtype == np.uint64 else values
-    return wide.astype(np.int32)
+    return wide.astype(np.int32, copy=False)
 
 
 def _decode_short_varints(data: U8, value_ends: I64) -> NDArray[np.uint16] | None:
@@ -177,7 +177,7 @@ def _decode_short_varints(data: U8, value_ends: I64) -> NDArray[np.uint16] | Non
 
 def decode_short_varint_runs(
     buffer: U8, starts: I64, ends: I64, expected: I64
-) -> NDArray[np.uint16] | None:
+) -> NDArray[np.int32] | None:
     """The packed varints of the runs ``buffer[starts[i]:ends[i]]``, if they are regular.
 
     Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
@@ -192,7 +192,7 @@ def decode_short_varint_runs(
     """
     sizes = ends - starts
     if starts.size == 0:
-        return np.zeros(0, dtype=np.uint16)
+        return np.zeros(0, dtype=np.int32)
     if bool(((expected == 0) != (sizes == 0)).any()) or int(starts[0]) == 0:
         return None
     width = _chunk_width(sizes, _CHUNK_BYTES // 2)
@@ -218,8 +218,8 @@ def decode_short_varint_runs(
     continued = low >> 7
     if int(np.count_nonzero(continued)) != int(sizes.sum()) - at.size:
         return None  # a varint of 3 bytes or more
-    values = (high.astype(np.uint16) << (continued * 7)) | ((low & 0x7F) * continued)
-    return values.astype(np.uint16, copy=False)
+    values = (high.astype(np.int32) << (continued * 7)) | ((low & 0x7F) * continued)
+    return values.astype(np.int32, copy=False)
 
 
 def _decode_long_varints(

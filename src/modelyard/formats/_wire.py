@@ -22,7 +22,7 @@ from modelyard.formats._vec import (
     I64,
     U8,
     U64,
-    UInt,
+    Varints,
     decode_packed_varints,
     decode_short_varint_runs,
     gather,
@@ -170,9 +170,9 @@ class TensorBatch:
     kind: NDArray[np.int8]
     values: NDArray[np.generic]
     value_counts: I64
-    keys: UInt
+    keys: Varints
     key_counts: I64
-    shape: UInt
+    shape: Varints
     shape_counts: I64
 
 
@@ -285,7 +285,7 @@ def _sum_per_owner(owner: I64, amounts: I64, size: int) -> I64:
 
 def _packed_uint64(
     buffer: U8, tensors: Fields, number: int, size: int, name: str
-) -> tuple[UInt, I64]:
+) -> tuple[Varints, I64]:
     owner, _, start, end = tensors.select(number, (0, 2), name=name)
     return uint64_segments(buffer, owner, start, end, size, name)
 
@@ -298,7 +298,7 @@ def uint64_segments(
     size: int,
     name: str,
     expected: I64 | None = None,
-) -> tuple[UInt, I64]:
+) -> tuple[Varints, I64]:
     """Packed (or single) uint64 varints of each segment: all values, and count per owner.
 
     ``expected``: the count each segment must hold, when known (one segment per owner).
