@@ -59,7 +59,14 @@ class Transformer:
         self._current_job_name: str | None = None
         self.latest_transform_job: str | None = None
         self._reset_output_path = False
-        self.sagemaker_session = session_of(sagemaker_session)
+        self.sagemaker_session = sagemaker_session
+
+    @property
+    def session(self) -> Session:
+        """The session, a default one made at first use (sagemaker makes it at once)."""
+        if self.sagemaker_session is None:
+            self.sagemaker_session = session_of(None)
+        return self.sagemaker_session
 
     def transform(
         self,
@@ -87,10 +94,11 @@ class Transformer:
             base = self.base_transform_job_name or self._retrieve_base_name()
             self._current_job_name = unique_name_from_base(base)
         if self.output_path is None or self._reset_output_path:
-            bucket = self.sagemaker_session.default_bucket()
+            bucket = self.session.default_bucket()
             self.output_path = f"s3://{bucket}/{self._current_job_name}/"
             self._reset_output_path = True
-        request = self._request(
+        request = transform_request(
+            self,
             data,
             data_type,
             content_type,
@@ -104,78 +112,15 @@ class Transformer:
         )
         if batch_data_capture_config is not None:
             request["DataCaptureConfig"] = batch_data_capture_config._to_request_dict()
-        transform_jobs.create(self.sagemaker_session.client, request)
+        transform_jobs.create(self.session.client, request)
         self.latest_transform_job = self._current_job_name
         if wait:
             self.wait(logs=logs)
 
-    def _request(
-        self,
-        data: str,
-        data_type: str,
-        content_type: str | None,
-        compression_type: str | None,
-        split_type: str | None,
-        input_filter: str | None,
-        output_filter: str | None,
-        join_source: str | None,
-        experiment_config: dict[str, str] | None,
-        model_client_config: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        transform_input: dict[str, Any] = {
-            "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": data}}
-        }
-        for key, value in (
-            ("ContentType", content_type),
-            ("CompressionType", compression_type),
-            ("SplitType", split_type),
-        ):
-            if value is not None:
-                transform_input[key] = value
-        output: dict[str, Any] = {"S3OutputPath": self.output_path}
-        for key, value in (
-            ("Accept", self.accept),
-            ("AssembleWith", self.assemble_with),
-            ("KmsKeyId", self.output_kms_key),
-        ):
-            if value is not None:
-                output[key] = value
-        resources: dict[str, Any] = {
-            "InstanceType": self.instance_type,
-            "InstanceCount": self.instance_count,
-        }
-        if self.volume_kms_key is not None:
-            resources["VolumeKmsKeyId"] = self.volume_kms_key
-        request: dict[str, Any] = {
-            "TransformJobName": self._current_job_name,
-            "ModelName": self.model_name,
-            "TransformInput": transform_input,
-            "TransformOutput": output,
-            "TransformResources": resources,
-        }
-        optional = {
-            "BatchStrategy": self.strategy,
-            "MaxConcurrentTransforms": self.max_concurrent_transforms,
-            "MaxPayloadInMB": self.max_payload,
-            "Environment": self.env or None,
-            "Tags": self.tags or None,
-            "ExperimentConfig": experiment_config,
-            "ModelClientConfig": model_client_config,
-        }
-        request.update({key: value for key, value in optional.items() if value is not None})
-        processing = {
-            "InputFilter": input_filter,
-            "OutputFilter": output_filter,
-            "JoinSource": join_source,
-        }
-        if any(value is not None for value in processing.values()):
-            request["DataProcessing"] = {k: v for k, v in processing.items() if v is not None}
-        return request
-
     def _retrieve_base_name(self) -> str:
         from modelyard.sdk.model import base_name_from_image
 
-        described = self.sagemaker_session.describe_model(self.model_name)
+        described = self.session.describe_model(self.model_name)
         container = described.get("PrimaryContainer") or (described.get("Containers") or [{}])[0]
         image = container.get("Image")
         return base_name_from_image(str(image)) if image else self.model_name
@@ -187,7 +132,7 @@ class Transformer:
 
     def wait(self, logs: bool = True) -> None:
         """Wait for the latest job's end (printing its log with ``logs``)."""
-        client = self.sagemaker_session.client
+        client = self.session.client
         if logs:
             transform_jobs.stream_logs(client, self._latest())
         else:
@@ -195,11 +140,11 @@ class Transformer:
 
     def describe(self) -> dict[str, Any]:
         """DescribeTransformJob of the latest job (with modelyard's ``TransformProgress``)."""
-        return transform_jobs.describe(self.sagemaker_session.client, self._latest())
+        return transform_jobs.describe(self.session.client, self._latest())
 
     def stop_transform_job(self, wait: bool = True) -> None:
         """Stop the latest job; with ``wait``, until it has ended."""
-        client = self.sagemaker_session.client
+        client = self.session.client
         transform_jobs.stop(client, self._latest())
         if wait:
             transform_jobs.wait(client, self._latest())
@@ -230,6 +175,72 @@ class Transformer:
         transformer.latest_transform_job = transform_job_name
         transformer._current_job_name = transform_job_name
         return transformer
+
+
+def transform_request(
+    transformer: Transformer,
+    data: str,
+    data_type: str,
+    content_type: str | None,
+    compression_type: str | None,
+    split_type: str | None,
+    input_filter: str | None,
+    output_filter: str | None,
+    join_source: str | None,
+    experiment_config: dict[str, str] | None,
+    model_client_config: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The CreateTransformJob request of ``transformer.transform(...)``, built as
+    sagemaker's ``Session._get_transform_request`` builds it."""
+    transform_input: dict[str, Any] = {
+        "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": data}}
+    }
+    for key, value in (
+        ("ContentType", content_type),
+        ("CompressionType", compression_type),
+        ("SplitType", split_type),
+    ):
+        if value is not None:
+            transform_input[key] = value
+    output: dict[str, Any] = {"S3OutputPath": transformer.output_path}
+    for key, value in (
+        ("Accept", transformer.accept),
+        ("AssembleWith", transformer.assemble_with),
+        ("KmsKeyId", transformer.output_kms_key),
+    ):
+        if value is not None:
+            output[key] = value
+    resources: dict[str, Any] = {
+        "InstanceType": transformer.instance_type,
+        "InstanceCount": transformer.instance_count,
+    }
+    if transformer.volume_kms_key is not None:
+        resources["VolumeKmsKeyId"] = transformer.volume_kms_key
+    request: dict[str, Any] = {
+        "TransformJobName": transformer._current_job_name,
+        "ModelName": transformer.model_name,
+        "TransformInput": transform_input,
+        "TransformOutput": output,
+        "TransformResources": resources,
+    }
+    optional = {
+        "BatchStrategy": transformer.strategy,
+        "MaxConcurrentTransforms": transformer.max_concurrent_transforms,
+        "MaxPayloadInMB": transformer.max_payload,
+        "Environment": transformer.env,
+        "Tags": transformer.tags,
+        "ExperimentConfig": experiment_config,
+        "ModelClientConfig": model_client_config,
+    }
+    request.update({key: value for key, value in optional.items() if value is not None})
+    processing = {
+        "InputFilter": input_filter,
+        "OutputFilter": output_filter,
+        "JoinSource": join_source,
+    }
+    if any(value is not None for value in processing.values()):
+        request["DataProcessing"] = {k: v for k, v in processing.items() if v is not None}
+    return request
 
 
 def for_model(model: Model, instance_count: int, instance_type: str, **options: Any) -> Transformer:
