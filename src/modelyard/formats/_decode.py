@@ -18,7 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelyard.formats._layout import parse_standard
-from modelyard.formats._vec import I64, U8, Varints, decode_packed_varints, varints_as_int32
+from modelyard.formats._varints import Varints, decode_packed_varints, varints_as_int32
+from modelyard.formats._vec import I64, U8
 from modelyard.formats._wire import (
     KIND_FLOAT32,
     KIND_FLOAT64,

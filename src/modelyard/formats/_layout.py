@@ -18,16 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from modelyard.formats._vec import (
-    I64,
-    U8,
-    Varints,
-    decode_packed_varints,
-    gather,
-    read_varints_at,
-    unaligned,
-    windows,
-)
+from modelyard.formats._varints import Varints, decode_packed_varints, read_varints_at
+from modelyard.formats._vec import I64, U8, gather, unaligned, windows
 from modelyard.formats._wire import (
     KIND_DTYPES,
     KIND_INT32,
@@ -68,12 +60,16 @@ def _length(buffer: U8, positions: I64, limits: I64) -> tuple[I64, I64]:
     return begin + sizes.astype(np.int64), begin
 
 
-def _heads(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[int, I64, I64]:
-    """Parse ``<tag> L 0a 06 "values" 12 L <T> L`` at each position: (T, tensor start, end).
+def _heads(
+    buffer: U8, position: I64, limit: I64, tag: int
+) -> tuple[int, I64, I64, NDArray[np.uint16]]:
+    """Parse ``<tag> L 0a 06 "values" 12 L <T> L`` at each position.
 
-    The tensor ends where the entry does. Most records have one-byte lengths, so
-    their 16 first bytes are compared with the pattern at once; the others (long
-    records, the last few ones of the buffer) go through ``_long_heads``.
+    Returns T, where each tensor starts and ends (where the entry does) and its
+    first two bytes. Most records have one-byte lengths, so their 16 first bytes
+    (the tensor's first two included) are compared with the pattern at once;
+    the others (long records, the last few ones of the buffer) go through
+    ``_long_heads``.
     """
     count = position.size
     # Positions ascend: the records whose first bytes fit in the buffer are a prefix.
@@ -92,15 +88,19 @@ def _heads(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[int, I64, I
     tensor_begin = position + 14
     tensor_end = position + 2
     tensor_end[:rows] += head[:, 1]
+    lead = np.empty(count, dtype=np.uint16)
+    lead[:rows] = head.view("<u2")[:, 7]
     if not bool(short.all()):
         odd = np.flatnonzero(~short)
         odd_kind, odd_begin, odd_end = _long_heads(buffer, position[odd], limit[odd], tag)
         if odd_kind != kind_byte:
             raise _MismatchError
         tensor_begin[odd], tensor_end[odd] = odd_begin, odd_end
+        low = np.take(buffer, odd_begin, mode="clip").astype(np.uint16)
+        lead[odd] = low | (np.take(buffer, odd_begin + 1, mode="clip").astype(np.uint16) << 8)
     if bool((tensor_end > limit).any()):
         raise _MismatchError
-    return _TENSOR_TAGS[kind_byte], tensor_begin, tensor_end
+    return _TENSOR_TAGS[kind_byte], tensor_begin, tensor_end, lead
 
 
 def _first_kind(buffer: U8, position: I64, limit: I64, tag: int, head: U8) -> int:
@@ -138,9 +138,17 @@ def _long_heads(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[int, I
     return kind_byte, position, tensor_end
 
 
-def _varint_lengths(buffer: U8, position: I64, limit: I64) -> tuple[I64, I64]:
-    """A length varint at each position (before its limit): (payload start, payload end)."""
-    size = np.take(buffer, position, mode="clip").astype(np.int64)
+def _varint_lengths(
+    buffer: U8, position: I64, limit: I64, first: Varints | None = None
+) -> tuple[I64, I64]:
+    """A length varint at each position (before its limit): (payload start, payload end).
+
+    ``first``: the first byte of each, when already read.
+    """
+    if first is None:
+        size = np.take(buffer, position, mode="clip").astype(np.int64)
+    else:
+        size = first.astype(np.int64)
     begin = position + 1
     longer = np.flatnonzero(size >= 0x80)
     if longer.size:
@@ -168,7 +176,7 @@ def _shape_suffix(buffer: U8, begin: I64, tensor_end: I64) -> tuple[bytes, int]:
 
 
 def _tensor_fields(
-    buffer: U8, begin: I64, tensor_end: I64
+    buffer: U8, begin: I64, tensor_end: I64, lead: NDArray[np.uint16]
 ) -> tuple[list[tuple[I64, I64, I64]], tuple[bytes, int]]:
     """``[0a L values] [12 L keys] S`` in each tensor, ``S`` the same shape field in all.
 
@@ -185,9 +193,10 @@ def _tensor_fields(
     if suffix and not _all_equal(buffer, shape_at, suffix):
         raise _MismatchError
     holders, at, stop = _holding(begin < shape_at, begin, shape_at)
-    if not bool((np.take(buffer, at) == 0x0A).all()):
+    first = lead if holders.size == lead.size else lead[holders]  # tag, first length byte
+    if not bool(((first & 0xFF) == 0x0A).all()):
         raise _MismatchError
-    value_begin, value_end = _varint_lengths(buffer, at + 1, stop)
+    value_begin, value_end = _varint_lengths(buffer, at + 1, stop, first >> 8)
     if bool((value_end > stop).any()):
         raise _MismatchError
     keyed, at, stop = _holding(value_end < stop, value_end, stop)
@@ -256,8 +265,8 @@ def _packed_values(
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
     """Parse ``<tag> L 0a 06 "values" 12 L <T> L tensor`` at each position."""
     count = position.size
-    kind, tensor_begin, tensor_end = _heads(buffer, position, limit, tag)
-    (values_field, keys_field), suffix = _tensor_fields(buffer, tensor_begin, tensor_end)
+    kind, tensor_begin, tensor_end, lead = _heads(buffer, position, limit, tag)
+    (values_field, keys_field), suffix = _tensor_fields(buffer, tensor_begin, tensor_end, lead)
     name = "Record.features" if tag == 0x0A else "Record.label"
     shape, shape_counts = _constant_shape(*suffix, count, f"{name} tensor.shape")
     kinds = np.full(count, kind, dtype=np.int8)

@@ -3,8 +3,9 @@
 Three tools, each working on whole columns of records at once rather than one
 record at a time:
 
-- protobuf base-128 varints, encoded and decoded for a whole array;
-- ``gather``: the concatenation of many byte ranges of one buffer;
+- protobuf base-128 varints, encoded for a whole array (decoded in ``_varints``);
+- ``gather``: the concatenation of many byte ranges of one buffer, and
+  ``windows``: a fixed-size window of bytes at many positions;
 - ``assemble``: many records built side by side from *pieces* (constant bytes,
   a fixed-width matrix with one row per record, or variable-size byte runs), the
   way a column store writes rows. When every piece has the same size in every
@@ -20,19 +21,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from modelyard.formats.errors import ProtobufError
-
 U8 = NDArray[np.uint8]
 I64 = NDArray[np.int64]
 U64 = NDArray[np.uint64]
-#: Decoded varints (as unsigned): in a narrow type (uint16, int32) when all are small.
-Varints = NDArray[np.integer[Any]]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
 #: The chunk size of ``gather`` and ``decode_short_varint_runs``: about the size of one
 #: sparse row's values, small enough that padding chunks costs little.
-_CHUNK_BYTES = 32
+CHUNK_BYTES = 32
 _NO_INDEX = np.zeros(0, dtype=np.int64)
 #: Copying each run in one window as wide as the widest is faster than cutting runs in
 #: chunks, up to about this many times the bytes of the runs.
@@ -92,200 +89,6 @@ def signed_to_wire(values: NDArray[np.integer]) -> U64:
     return values.astype(np.int64).view(np.uint64)
 
 
-def decode_packed_varints(
-    data: U8, starts: I64, ends: I64, *, field: str, base: I64, expected: I64 | None = None
-) -> tuple[Varints, I64]:
-    """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
-
-    Run ``i`` is ``data[starts[i]:ends[i]]`` and must end on a whole varint.
-    Returns all values in order and how many each run holds. The values come
-    as uint16 when every varint is at most 2 bytes long (values < 2**14: the
-    keys of any matrix narrower than 16,384 columns), which spares the 64-bit
-    arithmetic, and as uint64 otherwise. ``base`` gives each run's offset in
-    the original buffer, for error messages. When the caller knows how many
-    values each run must hold (``expected``: a sparse row has as many keys as
-    values), that is checked instead of counted, which is cheaper; a run that
-    differs raises ``ProtobufError``.
-    """
-    if data.size == 0:
-        if expected is not None and bool(expected.any()):
-            raise ProtobufError("packed field shorter than expected", field=field)
-        return np.zeros(0, dtype=np.uint16), np.zeros(starts.size, dtype=np.int64)
-    last = data < 0x80
-    nonempty = ends > starts
-    broken = nonempty & ~last[np.maximum(ends - 1, 0)]
-    if bool(broken.any()):
-        i = int(np.argmax(broken))
-        raise ProtobufError(
-            "truncated varint at the end of a packed field", offset=int(base[i]), field=field
-        )
-    counts: I64
-    if bool(last.all()):
-        counts = ends - starts
-        if expected is not None and not np.array_equal(counts, expected):
-            _raise_count_mismatch(counts, expected, base, field)
-        return data.astype(np.uint16), counts
-    value_ends = np.flatnonzero(last)
-    if expected is None:
-        seen: NDArray[np.integer[Any]] = np.zeros(
-            data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
-        )
-        np.cumsum(last, out=seen[1:])
-        counts = (seen[ends] - seen[starts]).astype(np.int64)
-    else:
-        # Each run ends on a varint (checked above); if the k-th varint of the whole
-        # buffer ends where run i ends, for k the expected running total, every run
-        # holds exactly its expected count.
-        running = np.cumsum(expected)
-        ok = value_ends.size == int(running[-1]) if running.size else value_ends.size == 0
-        if ok:
-            filled = expected > 0
-            ok = bool((value_ends[running[filled] - 1] == ends[filled] - 1).all())
-        if not ok:
-            seen = np.zeros(data.size + 1, dtype=np.int64)
-            np.cumsum(last, out=seen[1:])
-            _raise_count_mismatch(seen[ends] - seen[starts], expected, base, field)
-        counts = expected
-    short = _decode_short_varints(data, value_ends)
-    if short is not None:
-        return short, counts
-    return _decode_long_varints(data, value_ends, starts, ends, base, field), counts
-
-
-def varints_as_int32(values: Varints) -> NDArray[np.int32]:
-    """Decoded int32 values: protobuf writes a negative int32 as its 64-bit two's complement."""
-    wide = values.view(np.int64) if values.dtype == np.uint64 else values
-    return wide.astype(np.int32, copy=False)
-
-
-def _decode_short_varints(data: U8, value_ends: I64) -> NDArray[np.uint16] | None:
-    """The varints ending at ``value_ends`` if none is longer than 2 bytes, else ``None``.
-
-    Each value is read from the byte pair (previous byte, last byte): the previous
-    byte belongs to the varint exactly when it has its continuation bit. If the
-    pairs account for every continuation byte, no varint is longer than 2 bytes.
-    """
-    pairs: NDArray[np.uint16] = np.take(unaligned(data, "V2"), value_ends - 1).view("<u2")
-    if value_ends[0] == 0:
-        pairs[0] = int(data[0]) << 8  # no previous byte: a one-byte varint
-    continued = (pairs >> 7) & 1
-    if int(np.count_nonzero(continued)) != data.size - value_ends.size:
-        return None
-    values = ((pairs >> 8) << (continued * 7)) | ((pairs & 0x7F) * continued)
-    return values.astype(np.uint16, copy=False)
-
-
-def decode_short_varint_runs(
-    buffer: U8, starts: I64, ends: I64, expected: I64
-) -> NDArray[np.int32] | None:
-    """The packed varints of the runs ``buffer[starts[i]:ends[i]]``, if they are regular.
-
-    Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
-    as values), none longer than 2 bytes. The runs are then read in place, in
-    fixed-size windows, instead of being copied end to end first. ``None``
-    otherwise: ``decode_packed_varints`` then says what is wrong.
-
-    A varint of at most 2 bytes is read from the pair (the byte before its last
-    byte, its last byte): the byte before belongs to it when it has the
-    continuation bit. Each window holds one byte before its chunk of the run
-    (zeroed for a run's first chunk) so that every pair sits in one window.
-    """
-    sizes = ends - starts
-    if starts.size == 0:
-        return np.zeros(0, dtype=np.int32)
-    if bool(((expected == 0) != (sizes == 0)).any()) or int(starts[0]) == 0:
-        return None
-    width = _chunk_width(sizes, _CHUNK_BYTES // 2)
-    chunks = Chunks.of(starts, sizes, width, 1)
-    rows = windows(buffer, chunks.starts - 1, width + 1)
-    whole = chunks.first.size == chunks.starts.size  # one chunk per run
-    if whole:
-        rows[:, 0] = 0
-    else:
-        rows[chunks.first, 0] = 0
-    flat = rows.reshape(-1)
-    before_last = prefix_mask(chunks.sizes, width + 1).reshape(-1)[:-1]
-    before_last &= flat[1:] < 0x80
-    at = np.flatnonzero(before_last)
-    # The k-th varint, k the running total up to run i, must end where run i ends.
-    running = np.cumsum(expected if bool(expected.all()) else expected[expected > 0])
-    if at.size != int(running[-1]):
-        return None
-    last_sizes = chunks.sizes if whole else chunks.sizes[chunks.last]
-    if not np.array_equal(at[running - 1], chunks.last * (width + 1) + last_sizes - 1):
-        return None
-    low, high = np.take(flat, at), np.take(flat[1:], at)
-    continued = low >> 7
-    if int(np.count_nonzero(continued)) != int(sizes.sum()) - at.size:
-        return None  # a varint of 3 bytes or more
-    values = (high.astype(np.int32) << (continued * 7)) | ((low & 0x7F) * continued)
-    return values.astype(np.int32, copy=False)
-
-
-def _decode_long_varints(
-    data: U8, value_ends: I64, starts: I64, ends: I64, base: I64, field: str
-) -> U64:
-    value_starts = np.empty_like(value_ends)
-    value_starts[0] = 0
-    value_starts[1:] = value_ends[:-1] + 1
-    sizes = value_ends - value_starts + 1
-    longest = int(sizes.max())
-    if longest > 10:
-        at = int(value_starts[np.argmax(sizes)])
-        run = min(int(np.searchsorted(ends, at, side="right")), starts.size - 1)
-        raise ProtobufError("varint longer than 10 bytes", offset=int(base[run]), field=field)
-    values = (data[value_starts] & 0x7F).astype(np.uint64)
-    for k in range(1, longest):
-        chunk = (data[np.minimum(value_starts + k, data.size - 1)] & 0x7F).astype(np.uint64)
-        chunk[sizes <= k] = 0
-        values |= chunk << np.uint64(7 * k)
-    return values
-
-
-def _raise_count_mismatch(counts: I64, expected: I64, base: I64, field: str) -> None:
-    i = int(np.argmax(counts != expected))
-    raise ProtobufError(
-        f"{int(counts[i])} values where {int(expected[i])} are expected (as many keys as values)",
-        offset=int(base[i]),
-        field=field,
-    )
-
-
-def read_varints_at(buffer: U8, positions: I64, limits: I64, *, field: str) -> tuple[U64, I64]:
-    """Read one varint at each position (none may run past its limit): (values, next positions)."""
-    if positions.size == 0:
-        return np.zeros(0, dtype=np.uint64), positions
-    if bool((positions >= limits).any()):
-        i = int(np.argmax(positions >= limits))
-        raise ProtobufError(
-            "truncated message: varint expected", offset=int(positions[i]), field=field
-        )
-    first = buffer[positions]
-    values = (first & 0x7F).astype(np.uint64)
-    more = first >= 0x80
-    if not more.any():
-        return values, positions + 1
-    sizes = np.ones(positions.size, dtype=np.int64)
-    pending = np.flatnonzero(more)
-    k = 1
-    while pending.size:
-        if k == 10:
-            raise ProtobufError(
-                "varint longer than 10 bytes", offset=int(positions[pending[0]]), field=field
-            )
-        at = positions[pending] + k
-        short = at >= limits[pending]
-        if bool(short.any()):
-            i = int(pending[np.argmax(short)])
-            raise ProtobufError("truncated varint", offset=int(positions[i]), field=field)
-        byte = buffer[at]
-        values[pending] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-        sizes[pending] += 1
-        pending = pending[byte >= 0x80]
-        k += 1
-    return values, positions + sizes
-
-
 # -- gathering byte ranges --------------------------------------------------------------------
 
 
@@ -301,7 +104,7 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
 
     Range sizes must be multiples of the item size. When all ranges have the
     same size, each is copied as one fixed-size blob. Otherwise the ranges are
-    cut in chunks of at most ``_CHUNK_BYTES``, each chunk is copied as one
+    cut in chunks of at most ``CHUNK_BYTES``, each chunk is copied as one
     fixed-size window and each window's part is kept: the work is about the
     size of the ranges, whatever their spread.
     """
@@ -315,7 +118,7 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
             return np.zeros(0, dtype=dtype)
         blobs = unaligned(buffer, f"V{first * itemsize}")[starts]
         return blobs.view(dtype).reshape(-1)
-    width = _chunk_width(counts, max(1, _CHUNK_BYTES // itemsize))
+    width = chunk_width(counts, max(1, CHUNK_BYTES // itemsize))
     chunks = Chunks.of(starts, counts, width, itemsize)
     rows = windows(buffer, chunks.starts, width * itemsize).view(dtype)
     return rows[prefix_mask(chunks.sizes, width)]
@@ -355,8 +158,9 @@ class Chunks:
         return cls(np.cumsum(jumps), sizes, first, last)
 
 
-def _chunk_width(counts: I64, chunk: int) -> int:
-    """Runs whole, in windows as wide as the widest, unless that wastes more than chunks do."""
+def chunk_width(counts: I64, chunk: int) -> int:
+    """How many items to copy per window: a whole run, as many as the widest, unless that
+    wastes more than chunks of ``chunk`` items do."""
     widest = int(counts.max())
     if widest * counts.size <= _WINDOW_WASTE * int(counts.sum()):
         return widest

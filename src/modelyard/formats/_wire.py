@@ -18,17 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from modelyard.formats._vec import (
-    I64,
-    U8,
-    U64,
+from modelyard.formats._varints import (
     Varints,
     decode_packed_varints,
     decode_short_varint_runs,
-    gather,
     read_varints_at,
     varints_as_int32,
 )
+from modelyard.formats._vec import I64, U8, U64, gather
 from modelyard.formats.errors import ProtobufError
 
 #: Value oneof field numbers, which double as our tensor kind codes.
