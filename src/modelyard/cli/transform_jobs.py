@@ -146,9 +146,9 @@ def _wait_with_progress(api: ApiClient, name: str) -> None:
                     total=progress["ObjectsTotal"],
                     completed=progress["ObjectsDone"],
                     detail=(
-                        f"{progress['RecordsDone']} records, "
-                        f"{progress['BytesDone'] / 2**20:.1f}/"
-                        f"{progress['BytesTotal'] / 2**20:.1f} MB  {status}"
+                        f"{progress['ObjectsDone']}/{progress['ObjectsTotal']} objects, "
+                        f"{progress['RecordsDone']} records, {_size(progress['BytesDone'])}/"
+                        f"{_size(progress['BytesTotal'])}  {status}"
                     ),
                 )
             else:
@@ -157,6 +157,15 @@ def _wait_with_progress(api: ApiClient, name: str) -> None:
                 break
             time.sleep(_POLL_S)
     transform_jobs.check_status(described)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 @app.command("list")
