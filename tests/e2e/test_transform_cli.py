@@ -1,8 +1,10 @@
-"""Batch transform from the shell: ``modelyard transform-jobs create --wait`` and friends."""
+"""Batch transform from the shell: ``modelyard transform-jobs`` and the example script."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from .conftest import Cli
@@ -56,3 +58,20 @@ def test_a_transform_job_from_the_command_line(cli: Cli, tmp_path: Path) -> None
     assert missing.returncode == 1
     assert "ModelName='no-such-model'" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_the_batch_transform_example_scores_every_row(cli: Cli) -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "examples" / "batch_transform" / "run.py")],
+        env=cli.env,
+        cwd=cli.cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "first lines: ['row-0,0', 'row-1,0', 'row-2,0']" in result.stdout
+    assert "150 records in" in result.stdout
+    accuracy = float(result.stdout.split("accuracy over the scored rows: ")[1].split()[0])
+    assert accuracy > 0.9
