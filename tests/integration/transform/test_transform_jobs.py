@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .conftest import Transform
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3], [5.9, 3.0, 4.2, 1.5]]
@@ -111,3 +113,36 @@ def test_a_record_over_max_payload_fails_the_job_clearly(transform: Transform) -
     assert described["TransformJobStatus"] == "Failed"
     assert "rows.csv record 3" in described["FailureReason"]
     assert "MaxPayloadInMB=1" in described["FailureReason"]
+
+
+def test_whole_json_objects_are_sent_one_request_each(transform: Transform) -> None:
+    transform.create_model("iris", transform.artifacts.logistic)
+    for index in range(5):
+        body = json.dumps(ROWS[index % 3 :] + ROWS[: index % 3]).encode()
+        transform.put(f"s3://data/json/doc-{index}.json", body)
+
+    described = transform.run(
+        "iris-json",
+        "iris",
+        "s3://data/json",
+        ContentType="application/json",
+        Accept="application/json",
+        MaxConcurrentTransforms=2,
+    )
+
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    for index in range(5):
+        answer = json.loads(transform.get(f"s3://out/iris-json/doc-{index}.json.out"))
+        assert answer == LABELS[index % 3 :] + LABELS[: index % 3]
+    assert described["TransformProgress"]["RecordsDone"] == 5
+
+
+def test_a_model_that_cannot_load_fails_the_job_with_its_error(transform: Transform) -> None:
+    transform.create_model("broken", transform.artifacts.failing)
+    transform.put("s3://data/some/rows.csv", csv(ROWS))
+
+    described = transform.run("broken-batch", "broken", "s3://data/some/", ContentType="text/csv")
+
+    assert described["TransformJobStatus"] == "Failed"
+    assert "could not start" in described["FailureReason"]
+    assert "the weights file is corrupt" in described["FailureReason"]
