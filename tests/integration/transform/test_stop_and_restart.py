@@ -47,7 +47,7 @@ def done(transform: Transform, name: str, what: str) -> int:
 def test_a_stopped_job_keeps_finished_objects_and_leaves_no_partial_output(
     transform: Transform,
 ) -> None:
-    transform.create_model("slow", transform.artifacts.sleepy, PREDICT_SLEEP_S="0.2")
+    transform.create_model("slow", transform.artifacts.sleepy)
     transform.put("s3://data/slow/a.csv", ROW * 2)
     transform.put("s3://data/slow/b.csv", ROW * 200)
     created = transform.create(
@@ -58,6 +58,7 @@ def test_a_stopped_job_keeps_finished_objects_and_leaves_no_partial_output(
         SplitType="Line",
         BatchStrategy="SingleRecord",
         MaxConcurrentTransforms=1,
+        Environment={"PREDICT_SLEEP_S": "0.2"},  # the job's environment reaches the model
     )
     assert created.status_code == 201, created.text
     wait_for(lambda: done(transform, "slow-batch", "RecordsDone") >= 4)
