@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -200,7 +201,7 @@ class TransformController:
 
     def logs(
         self, name: str, *, follow: bool = False, since_line: int = 0, poll_interval_s: float = 0.2
-    ) -> Any:
+    ) -> Iterator[str]:
         """The job's log: its progress and events, and its replicas' output (``[algo-i]``)."""
         self.get(name)
 
