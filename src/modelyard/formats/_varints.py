@@ -13,17 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from modelyard.formats._vec import (
-    CHUNK_BYTES,
-    I64,
-    U8,
-    U64,
-    Chunks,
-    chunk_width,
-    prefix_mask,
-    unaligned,
-    windows,
-)
+from modelyard.formats._vec import I64, U8, U64, compact, unaligned
 from modelyard.formats.errors import ProtobufError
 
 #: Decoded varints (as unsigned): in a narrow type (uint16, int32) when all are small.
@@ -119,40 +109,28 @@ def decode_short_varint_runs(
     """The packed varints of the runs ``buffer[starts[i]:ends[i]]``, if they are regular.
 
     Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
-    as values), none longer than 2 bytes. The runs are then read in place, in
-    fixed-size windows, instead of being copied end to end first. ``None``
-    otherwise: ``decode_packed_varints`` then says what is wrong.
+    as values), none longer than 2 bytes. ``None`` otherwise, and
+    ``decode_packed_varints`` then says what is wrong.
 
-    A varint of at most 2 bytes is read from the pair (the byte before its last
-    byte, its last byte): the byte before belongs to it when it has the
-    continuation bit. Each window holds one byte before its chunk of the run
-    (zeroed for a run's first chunk) so that every pair sits in one window.
+    The runs are copied end to end after a zero byte. A varint of at most 2
+    bytes is then read from the pair (the byte before its last byte, its last
+    byte): the byte before belongs to it when it has the continuation bit.
     """
     sizes = ends - starts
     if starts.size == 0:
         return np.zeros(0, dtype=np.int32)
-    if bool(((expected == 0) != (sizes == 0)).any()) or int(starts[0]) == 0:
+    held = sizes > 0
+    if not np.array_equal(held, expected > 0):
         return None
-    width = chunk_width(sizes, CHUNK_BYTES // 2)
-    chunks = Chunks.of(starts, sizes, width, 1)
-    rows = windows(buffer, chunks.starts - 1, width + 1)
-    whole = chunks.first.size == chunks.starts.size  # one chunk per run
-    if whole:
-        rows[:, 0] = 0
-    else:
-        rows[chunks.first, 0] = 0
-    flat = rows.reshape(-1)
-    before_last = prefix_mask(chunks.sizes, width + 1).reshape(-1)[:-1]
-    before_last &= flat[1:] < 0x80
-    at = np.flatnonzero(before_last)
+    if not bool(held.all()):
+        starts, sizes, expected = starts[held], sizes[held], expected[held]
+    data = compact(buffer, starts, sizes, lead=1)
+    at = np.flatnonzero(data[1:] < 0x80)  # the byte before the last byte of each varint
     # The k-th varint, k the running total up to run i, must end where run i ends.
-    running = np.cumsum(expected if bool(expected.all()) else expected[expected > 0])
-    if at.size != int(running[-1]):
+    running = np.cumsum(expected)
+    if at.size != int(running[-1]) or not np.array_equal(at[running - 1], np.cumsum(sizes) - 1):
         return None
-    last_sizes = chunks.sizes if whole else chunks.sizes[chunks.last]
-    if not np.array_equal(at[running - 1], chunks.last * (width + 1) + last_sizes - 1):
-        return None
-    low, high = np.take(flat, at), np.take(flat[1:], at)
+    low, high = np.take(data, at), np.take(data[1:], at)
     continued = low >> 7
     if int(np.count_nonzero(continued)) != int(sizes.sum()) - at.size:
         return None  # a varint of 3 bytes or more

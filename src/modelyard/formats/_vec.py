@@ -27,13 +27,10 @@ U64 = NDArray[np.uint64]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
-#: The chunk size of ``gather`` and ``decode_short_varint_runs``: about the size of one
-#: sparse row's values, small enough that padding chunks costs little.
-CHUNK_BYTES = 32
-_NO_INDEX = np.zeros(0, dtype=np.int64)
-#: Copying each run in one window as wide as the widest is faster than cutting runs in
-#: chunks, up to about this many times the bytes of the runs.
+#: ``compact`` copies each range in one window as wide as the widest, if that copies at
+#: most this many times the bytes of the ranges; otherwise in chunks of ``CHUNK_BYTES``.
 _WINDOW_WASTE = 4
+CHUNK_BYTES = 64
 
 
 # -- varints ---------------------------------------------------------------------------------
@@ -103,68 +100,65 @@ def gather(buffer: U8, starts: I64, ends: I64, dtype: str = "u1") -> NDArray[Any
     """The ``dtype`` items of the byte ranges ``[starts[i], ends[i])``, concatenated.
 
     Range sizes must be multiples of the item size. When all ranges have the
-    same size, each is copied as one fixed-size blob. Otherwise the ranges are
-    cut in chunks of at most ``CHUNK_BYTES``, each chunk is copied as one
-    fixed-size window and each window's part is kept: the work is about the
-    size of the ranges, whatever their spread.
+    same size, each is copied as one fixed-size blob; otherwise see ``compact``.
     """
-    itemsize = np.dtype(dtype).itemsize
-    counts = (ends - starts) // itemsize
+    sizes = ends - starts
     if starts.size == 0:
         return np.zeros(0, dtype=dtype)
-    first = int(counts[0])
-    if bool((counts == first).all()):
+    first = int(sizes[0])
+    if bool((sizes == first).all()):
         if first == 0:
             return np.zeros(0, dtype=dtype)
-        blobs = unaligned(buffer, f"V{first * itemsize}")[starts]
+        blobs = unaligned(buffer, f"V{first}")[starts]
         return blobs.view(dtype).reshape(-1)
-    width = chunk_width(counts, max(1, CHUNK_BYTES // itemsize))
-    chunks = Chunks.of(starts, counts, width, itemsize)
-    rows = windows(buffer, chunks.starts, width * itemsize).view(dtype)
-    return rows[prefix_mask(chunks.sizes, width)]
+    return compact(buffer, starts, sizes).view(dtype)
 
 
-@dataclass(frozen=True, slots=True)
-class Chunks:
-    """Runs of items cut in chunks of at most ``width`` items: byte start and size of each."""
+def compact(buffer: U8, starts: I64, sizes: I64, lead: int = 0) -> U8:
+    """The byte ranges ``buffer[starts[i] : starts[i] + sizes[i]]`` end to end.
 
-    starts: I64
-    sizes: I64
-    #: The index of each run's first and last chunk (for runs holding items).
-    first: I64
-    last: I64
-
-    @classmethod
-    def of(cls, starts: I64, counts: I64, width: int, itemsize: int) -> Chunks:
-        """The chunks of the runs of ``counts[i]`` items from byte ``starts[i]``, in order."""
-        if bool((counts <= width).all()) and bool(counts.all()):
-            every = np.arange(counts.size)
-            return cls(starts, counts, every, every)
-        per_run = -(-counts // width)
-        if not bool(per_run.all()):
-            held = np.flatnonzero(per_run)
-            starts, counts, per_run = starts[held], counts[held], per_run[held]
-        if per_run.size == 0:
-            return cls(_NO_INDEX, _NO_INDEX, _NO_INDEX, _NO_INDEX)
-        last = np.cumsum(per_run) - 1
-        first = last - per_run + 1
-        step = width * itemsize
-        # Chunk starts as a running sum: +step within a run, a jump to the next run's start.
-        jumps = np.full(int(last[-1]) + 1, step, dtype=np.int64)
-        jumps[0] = starts[0]
-        jumps[first[1:]] = starts[1:] - starts[:-1] - (per_run[:-1] - 1) * step
-        sizes = np.full(jumps.size, width, dtype=np.int64)
-        sizes[last] = counts - (per_run - 1) * width
-        return cls(np.cumsum(jumps), sizes, first, last)
+    After ``lead`` zero bytes. Each range is copied as one fixed-size window
+    (as wide as the widest range, or a chunk of it when ranges differ a lot),
+    gathered from the buffer in one pass and written to where the range goes
+    in the output in a second: in range order, so that the part of each
+    window past its range is overwritten by the next one. Two passes of
+    memcpy, whatever the sizes, instead of selecting bytes one by one.
+    """
+    width = _window_width(sizes)
+    if width < int(sizes.max()):
+        starts, sizes = _chunks(starts, sizes, width)
+    total = int(sizes.sum())
+    out = np.empty(lead + total + width, dtype=np.uint8)
+    out[:lead] = 0
+    if width:
+        rows = windows(buffer, starts, width).view(f"V{width}").reshape(-1)
+        unaligned(out, f"V{width}")[np.cumsum(sizes) - sizes + lead] = rows
+    return out[: lead + total]
 
 
-def chunk_width(counts: I64, chunk: int) -> int:
-    """How many items to copy per window: a whole run, as many as the widest, unless that
-    wastes more than chunks of ``chunk`` items do."""
-    widest = int(counts.max())
-    if widest * counts.size <= _WINDOW_WASTE * int(counts.sum()):
+def _window_width(sizes: I64) -> int:
+    """Windows as wide as the widest range, unless most of their bytes would be padding."""
+    widest = int(sizes.max())
+    if widest * sizes.size <= _WINDOW_WASTE * int(sizes.sum()):
         return widest
-    return min(widest, chunk)
+    return min(widest, CHUNK_BYTES)
+
+
+def _chunks(starts: I64, sizes: I64, width: int) -> tuple[I64, I64]:
+    """The ranges cut in chunks of at most ``width`` bytes, in order: (starts, sizes)."""
+    per_range = -(-sizes // width)
+    if not bool(per_range.all()):
+        held = np.flatnonzero(per_range)
+        starts, sizes, per_range = starts[held], sizes[held], per_range[held]
+    last = np.cumsum(per_range) - 1
+    first = last - per_range + 1
+    # Chunk starts as a running sum: +width within a range, a jump to the next range's start.
+    jumps = np.full(int(last[-1]) + 1, width, dtype=np.int64)
+    jumps[0] = starts[0]
+    jumps[first[1:]] = starts[1:] - starts[:-1] - (per_range[:-1] - 1) * width
+    chunk_sizes = np.full(jumps.size, width, dtype=np.int64)
+    chunk_sizes[last] = sizes - (per_range - 1) * width
+    return np.cumsum(jumps), chunk_sizes
 
 
 def windows(buffer: U8, starts: I64, width: int) -> U8:
@@ -186,18 +180,6 @@ def windows(buffer: U8, starts: I64, width: int) -> U8:
 def _windows(buffer: U8, starts: I64, width: int) -> U8:
     rows: U8 = unaligned(buffer, f"V{width}")[starts].view(np.uint8)
     return rows.reshape(starts.size, width)
-
-
-def prefix_mask(counts: I64, width: int) -> NDArray[np.bool_]:
-    """A ``(len(counts), width)`` mask, row ``i`` True on its first ``counts[i]`` items.
-
-    Rows are copied whole from a small staircase table (row ``k``: ``k`` Trues),
-    cheaper than comparing every cell against its row's count.
-    """
-    table = np.arange(width) < np.arange(width + 1)[:, None]
-    rows = np.take(table.view(f"V{width}").reshape(-1), counts)
-    mask: NDArray[np.bool_] = rows.view(np.bool_).reshape(counts.size, width)
-    return mask
 
 
 # -- assembling records ------------------------------------------------------------------------
