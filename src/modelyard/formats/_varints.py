@@ -134,8 +134,8 @@ def decode_short_varint_runs(
     continued = low >> 7
     if int(np.count_nonzero(continued)) != int(sizes.sum()) - at.size:
         return None  # a varint of 3 bytes or more
-    values = (high.astype(np.int32) << (continued * 7)) | ((low & 0x7F) * continued)
-    return values.astype(np.int32, copy=False)
+    values = (high.astype(np.uint16) << (continued * 7)) | ((low & 0x7F) * continued)
+    return values.astype(np.int32)
 
 
 def _decode_long_varints(
