@@ -35,12 +35,14 @@ MAX_CONNECTION_AGE_S = 2.0
 
 
 class InvocationError(Exception):
-    """The model answered an error (``status`` from the replica, ``message`` from its body)."""
+    """An invocation failed: the model answered an error (``answered``: ``status`` and
+    ``message`` from the replica), or no answer came (a timeout, a broken connection)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, answered: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class ReplicaClient:
             headers["Accept"] = accept
         status, body, answer_type = self._send("POST", "/invocations", payload, headers)
         if status >= 400:
-            raise InvocationError(status, error_message(body) or f"HTTP {status}")
+            raise InvocationError(status, error_message(body) or f"HTTP {status}", answered=True)
         return Answer(body, answer_type)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from modelyard.jobs.job import JobFailedError
@@ -42,6 +42,9 @@ _WAIT_S = 0.2
 #: Batches an instance holds per request slot: one in flight, one answered early (or
 #: read ahead) while an earlier batch of the same object is still being answered.
 WINDOW_PER_REQUEST = 2
+#: A refused batch of at most this many records is retried record by record to name
+#: the record at fault.
+MAX_RECORDS_RETRIED = 10_000
 
 
 class AbortedError(Exception):
@@ -209,14 +212,37 @@ class InstanceWorker:
                 except TimeoutError:
                     continue
                 except InvocationError as exc:
-                    raise JobFailedError(
-                        f"ClientError: {_records(item, batch)}: {exc.message}"
-                    ) from exc
+                    raise JobFailedError(f"ClientError: {self._culprit(item, batch, exc)}") from exc
         finally:
             self._window.release()
         assembled = assembler.assemble(batch, answer.body, answer.content_type)
         self.context.progress.add_records(batch.count)
         return assembled
+
+    def _culprit(self, item: InputObject, batch: Batch, error: InvocationError) -> str:
+        """``<object> record <n>: <message>``. The model refused a batch of several records:
+        they are sent again one by one (in this thread, the job is failing anyway) to name
+        the first one it refuses; the whole range is named if none is refused alone."""
+        if not error.answered or batch.count <= 1 or batch.count > MAX_RECORDS_RETRIED:
+            return f"{_records(item, batch)}: {error.message}"
+        plan = self.context.plan
+        single = replace(
+            plan,
+            batch_strategy="SingleRecord",
+            input_filter="$",
+            output_filter="$",
+            join_source="None",
+        )
+        records = batches(io.BytesIO(batch.payload), single, object_name=item.name)
+        for offset, record in enumerate(records):
+            if self.context.abort.is_set():
+                break
+            try:
+                self.client.invoke(record.payload, plan.content_type, plan.accept)
+            except InvocationError as alone:
+                if alone.answered:
+                    return f"{item.name} record {batch.first_record + offset}: {alone.message}"
+        return f"{_records(item, batch)}: {error.message}"
 
 
 def _records(item: InputObject, batch: Batch) -> str:

@@ -66,12 +66,14 @@ def test_a_record_the_model_rejects_fails_the_job_naming_object_and_record(
         "s3://data/bad/",
         ContentType="text/csv",
         SplitType="Line",
-        BatchStrategy="SingleRecord",
-        MaxConcurrentTransforms=1,
     )
 
+    # The model refused the batch of 7 records; sent again one by one, record 3 is named.
     assert described["TransformJobStatus"] == "Failed"
-    assert "rows.csv record 3: " in described["FailureReason"]
+    assert described["FailureReason"] == (
+        "ClientError: rows.csv record 3: X has 2 features, but LogisticRegression is "
+        "expecting 4 features as input."
+    )
     assert not transform.exists("s3://out/iris-bad/rows.csv.out")
 
 
