@@ -117,11 +117,11 @@ def decode_short_varint_runs(
     byte): the byte before belongs to it when it has the continuation bit.
     """
     sizes = ends - starts
-    if starts.size == 0:
-        return np.zeros(0, dtype=np.int32)
     held = sizes > 0
     if not np.array_equal(held, expected > 0):
         return None
+    if not bool(held.any()):
+        return np.zeros(0, dtype=np.int32)
     if not bool(held.all()):
         starts, sizes, expected = starts[held], sizes[held], expected[held]
     data = compact(buffer, starts, sizes, lead=1)

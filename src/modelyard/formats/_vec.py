@@ -124,15 +124,16 @@ def compact(buffer: U8, starts: I64, sizes: I64, lead: int = 0) -> U8:
     window past its range is overwritten by the next one. Two passes of
     memcpy, whatever the sizes, instead of selecting bytes one by one.
     """
+    if not bool(sizes.any()):
+        return np.zeros(lead, dtype=np.uint8)
     width = _window_width(sizes)
     if width < int(sizes.max()):
         starts, sizes = _chunks(starts, sizes, width)
     total = int(sizes.sum())
     out = np.empty(lead + total + width, dtype=np.uint8)
     out[:lead] = 0
-    if width:
-        rows = windows(buffer, starts, width).view(f"V{width}").reshape(-1)
-        unaligned(out, f"V{width}")[np.cumsum(sizes) - sizes + lead] = rows
+    rows = windows(buffer, starts, width).view(f"V{width}").reshape(-1)
+    unaligned(out, f"V{width}")[np.cumsum(sizes) - sizes + lead] = rows
     return out[: lead + total]
 
 
