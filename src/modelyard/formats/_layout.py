@@ -18,7 +18,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from modelyard.formats._varints import Varints, decode_packed_varints, read_varints_at
+from modelyard.formats._varints import (
+    Varints,
+    decode_packed_varints,
+    decode_short_varint_runs,
+    read_varints_at,
+)
 from modelyard.formats._vec import I64, U8, gather, unaligned, windows
 from modelyard.formats._wire import (
     KIND_DTYPES,
@@ -243,23 +248,26 @@ def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tu
 def _packed_values(
     buffer: U8, kinds: NDArray[np.int8], field: tuple[I64, I64, I64], name: str
 ) -> tuple[NDArray[np.generic], I64]:
-    """The values of every tensor (all of one type), and how many each record holds."""
+    """The values of every tensor (all of one type), and how many each holder holds."""
     owner, begin, end = field
     kind = int(kinds[0])
     if kind == KIND_INT32:
         wire = np.full(owner.size, 2, dtype=np.int64)
-        return value_segments(buffer, owner, wire, begin, end, kinds, name)
+        values, counts = value_segments(buffer, owner, wire, begin, end, kinds, name)
+        return values, counts if owner.size == kinds.size else counts[owner]
     itemsize = KIND_DTYPES[kind].itemsize
     sizes = end - begin
     if bool((sizes % itemsize).any()):
         raise _MismatchError  # the general path says which record
-    values = gather(buffer, begin, end, f"<f{itemsize}")
-    counts = sizes // itemsize
-    if owner.size == kinds.size:
-        return values, counts
-    per_record = np.zeros(kinds.size, dtype=np.int64)
-    per_record[owner] = counts
-    return values, per_record
+    return gather(buffer, begin, end, f"<f{itemsize}"), sizes // itemsize
+
+
+def _per_record(owner: I64, counts: I64, size: int) -> I64:
+    if owner.size == size:
+        return counts
+    out = np.zeros(size, dtype=np.int64)
+    out[owner] = counts
+    return out
 
 
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
@@ -270,12 +278,15 @@ def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorB
     name = "Record.features" if tag == 0x0A else "Record.label"
     shape, shape_counts = _constant_shape(*suffix, count, f"{name} tensor.shape")
     kinds = np.full(count, kind, dtype=np.int8)
-    values, value_counts = _packed_values(buffer, kinds, values_field, name)
+    values, counts = _packed_values(buffer, kinds, values_field, name)
     owner, key_owner = values_field[0], keys_field[0]
-    expected = None
+    keys: Varints | None = None
     if np.array_equal(key_owner, owner):  # a sparse row holds as many keys as values
-        expected = value_counts[key_owner] if key_owner.size != count else value_counts
-    keys, key_counts = uint64_segments(buffer, *keys_field, count, f"{name} tensor.keys", expected)
+        keys = decode_short_varint_runs(buffer, keys_field[1], keys_field[2], counts)
+        key_counts = _per_record(owner, counts, count)
+    if keys is None:
+        keys, key_counts = uint64_segments(buffer, *keys_field, count, f"{name} tensor.keys")
+    value_counts = _per_record(owner, counts, count)
     batch = TensorBatch(count, kinds, values, value_counts, keys, key_counts, shape, shape_counts)
     return batch, tensor_end
 
