@@ -182,14 +182,14 @@ def _shape_suffix(buffer: U8, begin: I64, tensor_end: I64) -> tuple[bytes, int]:
 
 def _tensor_fields(
     buffer: U8, begin: I64, tensor_end: I64, lead: NDArray[np.uint16]
-) -> tuple[list[tuple[I64, I64, I64]], tuple[bytes, int]]:
+) -> tuple[tuple[I64, I64], tuple[I64, I64], tuple[bytes, int]]:
     """``[0a L values] [12 L keys] S`` in each tensor, ``S`` the same shape field in all.
 
-    Returns (owner, start, end) of the values and keys fields, and ``S`` with
-    where its payload starts. A sparse matrix's rows all end with the same
-    shape (its column count): it is compared as one block at the end of every
-    tensor, which leaves two fields to find per record. Rows without values
-    hold ``S`` alone.
+    Returns where the values and the keys of each tensor start and end (an
+    empty range for a tensor without them), and ``S`` with where its payload
+    starts. A sparse matrix's rows all end with the same shape (its column
+    count): it is compared as one block at the end of every tensor, which
+    leaves two fields to find per record.
     """
     suffix, payload_at = _shape_suffix(buffer, begin, tensor_end)
     shape_at = tensor_end - len(suffix)
@@ -197,22 +197,41 @@ def _tensor_fields(
         raise _MismatchError
     if suffix and not _all_equal(buffer, shape_at, suffix):
         raise _MismatchError
-    holders, at, stop = _holding(begin < shape_at, begin, shape_at)
-    first = lead if holders.size == lead.size else lead[holders]  # tag, first length byte
-    if not bool(((first & 0xFF) == 0x0A).all()):
+    values = _field_at(buffer, begin, shape_at, 0x0A, lead)
+    keys = _field_at(buffer, values[1], shape_at, 0x12)
+    if not np.array_equal(keys[1], shape_at):
         raise _MismatchError
-    value_begin, value_end = _varint_lengths(buffer, at + 1, stop, first >> 8)
-    if bool((value_end > stop).any()):
+    return values, keys, (suffix, payload_at)
+
+
+def _field_at(
+    buffer: U8, position: I64, stop: I64, tag: int, lead: NDArray[np.uint16] | None = None
+) -> tuple[I64, I64]:
+    """``<tag> L payload`` at each position before ``stop``: where the payload starts and
+    ends; an empty range at ``position`` where there is no room for it.
+
+    ``lead``: the two bytes at each position, when already read.
+    """
+    held = position < stop
+    tags: Varints
+    first: Varints
+    if lead is None:
+        tags = np.take(buffer, position, mode="clip")
+        first = np.take(buffer, position + 1, mode="clip")
+    else:
+        tags, first = lead & 0xFF, lead >> 8
+    every = bool(held.all())
+    if not every:
+        tags, first = np.where(held, tags, tag), np.where(held, first, 0)
+    if not bool((tags == tag).all()):
         raise _MismatchError
-    keyed, at, stop = _holding(value_end < stop, value_end, stop)
-    if not bool((np.take(buffer, at) == 0x12).all()):
+    payload_begin, payload_end = _varint_lengths(buffer, position + 1, stop, first)
+    if not every:
+        payload_begin = np.where(held, payload_begin, position)
+        payload_end = np.where(held, payload_end, position)
+    if bool((payload_end > stop).any()):
         raise _MismatchError
-    key_begin, key_end = _varint_lengths(buffer, at + 1, stop)
-    if not np.array_equal(key_end, stop):
-        raise _MismatchError
-    key_owner = holders if keyed.size == holders.size else holders[keyed]
-    fields = [(holders, value_begin, value_end), (key_owner, key_begin, key_end)]
-    return fields, (suffix, payload_at)
+    return payload_begin, payload_end
 
 
 def _all_equal(buffer: U8, position: I64, expected: bytes) -> bool:
@@ -227,14 +246,6 @@ def _all_equal(buffer: U8, position: I64, expected: bytes) -> bool:
     return not bool(((words ^ np.uint64(pattern)) & np.uint64(care)).any())
 
 
-def _holding(has: NDArray[np.bool_], *columns: I64) -> tuple[I64, ...]:
-    """The indices where ``has``, and each column there (all of it when all have)."""
-    if bool(has.all()):
-        return np.arange(has.size), *columns
-    holders = np.flatnonzero(has)
-    return holders, *(column[holders] for column in columns)
-
-
 def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tuple[Varints, I64]:
     """The shape every record holds (``suffix``, a shape field), as ``uint64_segments`` gives."""
     if not suffix:
@@ -246,15 +257,15 @@ def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tu
 
 
 def _packed_values(
-    buffer: U8, kinds: NDArray[np.int8], field: tuple[I64, I64, I64], name: str
+    buffer: U8, kinds: NDArray[np.int8], field: tuple[I64, I64], name: str
 ) -> tuple[NDArray[np.generic], I64]:
-    """The values of every tensor (all of one type), and how many each holder holds."""
-    owner, begin, end = field
+    """The values of every tensor (all of one type), and how many each holds."""
+    begin, end = field
     kind = int(kinds[0])
     if kind == KIND_INT32:
-        wire = np.full(owner.size, 2, dtype=np.int64)
-        values, counts = value_segments(buffer, owner, wire, begin, end, kinds, name)
-        return values, counts if owner.size == kinds.size else counts[owner]
+        wire = np.full(begin.size, 2, dtype=np.int64)
+        every = np.arange(begin.size)
+        return value_segments(buffer, every, wire, begin, end, kinds, name)
     itemsize = KIND_DTYPES[kind].itemsize
     sizes = end - begin
     if bool((sizes % itemsize).any()):
@@ -262,31 +273,21 @@ def _packed_values(
     return gather(buffer, begin, end, f"<f{itemsize}"), sizes // itemsize
 
 
-def _per_record(owner: I64, counts: I64, size: int) -> I64:
-    if owner.size == size:
-        return counts
-    out = np.zeros(size, dtype=np.int64)
-    out[owner] = counts
-    return out
-
-
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
     """Parse ``<tag> L 0a 06 "values" 12 L <T> L tensor`` at each position."""
     count = position.size
     kind, tensor_begin, tensor_end, lead = _heads(buffer, position, limit, tag)
-    (values_field, keys_field), suffix = _tensor_fields(buffer, tensor_begin, tensor_end, lead)
+    values_field, keys_field, suffix = _tensor_fields(buffer, tensor_begin, tensor_end, lead)
     name = "Record.features" if tag == 0x0A else "Record.label"
     shape, shape_counts = _constant_shape(*suffix, count, f"{name} tensor.shape")
     kinds = np.full(count, kind, dtype=np.int8)
-    values, counts = _packed_values(buffer, kinds, values_field, name)
-    owner, key_owner = values_field[0], keys_field[0]
-    keys: Varints | None = None
-    if np.array_equal(key_owner, owner):  # a sparse row holds as many keys as values
-        keys = decode_short_varint_runs(buffer, keys_field[1], keys_field[2], counts)
-        key_counts = _per_record(owner, counts, count)
+    values, value_counts = _packed_values(buffer, kinds, values_field, name)
+    # A sparse row holds as many keys as values; anything else for the general decoder.
+    keys: Varints | None = decode_short_varint_runs(buffer, *keys_field, value_counts)
+    key_counts = value_counts
     if keys is None:
-        keys, key_counts = uint64_segments(buffer, *keys_field, count, f"{name} tensor.keys")
-    value_counts = _per_record(owner, counts, count)
+        every = np.arange(count)
+        keys, key_counts = uint64_segments(buffer, every, *keys_field, count, f"{name} tensor.keys")
     batch = TensorBatch(count, kinds, values, value_counts, keys, key_counts, shape, shape_counts)
     return batch, tensor_end
 
