@@ -10,8 +10,9 @@ modelyard, ``decode_to_numpy`` / ``decode_to_sparse`` (bytes -> arrays).
 "decode+" compares the same modelyard call with what an SDK user needs to get
 the same arrays: ``read_records`` plus the conversion of the records to arrays.
 Before timing, both sides are checked to agree on the bytes and the values.
-Each measurement is the best of a few repeats, bounded by a time budget; the
-SDK's slow encodes run on a subset of rows and are scaled.
+Each measurement is the best of the same number of repeats on both sides,
+bounded by a time budget; the SDK's slow encodes run on a subset of rows and
+are scaled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
+#: Every measurement, ours or the SDK's, is the best of as many runs (within its time
+#: budget): fewer runs for the slower side would bias the best-of towards us.
+REPEATS = 5
 
 
 @dataclass
@@ -157,26 +162,28 @@ def main() -> int:
             return 1
 
         scale = rows / sdk_rows
-        ours_encode = best_time(encode_ours, repeats=5, budget_s=per_case_s / 4)
+        ours_encode = best_time(encode_ours, repeats=REPEATS, budget_s=per_case_s / 4)
         theirs_encode = scale * best_time(
             lambda w=sdk_writer, m=subset, y=subset_labels: sdk_bytes(w, m, y),
-            repeats=2,
+            repeats=REPEATS,
             budget_s=per_case_s / 4,
         )
         results.append(Result(name, "encode", rows, len(payload), ours_encode, theirs_encode))
 
         decoder = ours.decode_to_sparse if is_sparse else ours.decode_to_numpy
         ours_decode = best_time(
-            lambda p=payload, d=decoder: d(p), repeats=5, budget_s=per_case_s / 4
+            lambda p=payload, d=decoder: d(p), repeats=REPEATS, budget_s=per_case_s / 4
         )
         theirs_decode = best_time(
-            lambda p=payload: sdk.read_records(io.BytesIO(p)), repeats=3, budget_s=per_case_s / 4
+            lambda p=payload: sdk.read_records(io.BytesIO(p)),
+            repeats=REPEATS,
+            budget_s=per_case_s / 4,
         )
         results.append(Result(name, "decode", rows, len(payload), ours_decode, theirs_decode))
         to_arrays = sdk_records_to_sparse if is_sparse else sdk_records_to_dense
         theirs_arrays = best_time(
             lambda p=payload, f=to_arrays: f(sdk.read_records(io.BytesIO(p))),
-            repeats=2,
+            repeats=REPEATS,
             budget_s=per_case_s / 4,
         )
         results.append(Result(name, "decode+", rows, len(payload), ours_decode, theirs_arrays))
