@@ -48,6 +48,7 @@ def test_a_transform_job_from_the_command_line(cli: Cli, tmp_path: Path) -> None
     cli.run("s3", "cp", "s3://data/out/rows.csv.out", str(out))
     assert out.read_text().split() == ["0", "2", "1"] * 10
     logs = cli.run("transform-jobs", "logs", "iris-batch").stdout
+    assert cli.run("logs", "transform-job", "iris-batch").stdout == logs
     assert "progress: 1/1 objects, 30 records" in logs
     assert "[algo-1]" in logs
 

@@ -1,5 +1,5 @@
 """``modelyard logs``: the output of a job's containers (``logs training-job NAME``,
-``logs processing-job NAME``)."""
+``logs processing-job NAME``, ``logs transform-job NAME``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import typer
 
 from modelyard.cli.common import client, handled
-from modelyard.sdk import processing_jobs, training_jobs
+from modelyard.sdk import processing_jobs, training_jobs, transform_jobs
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -37,5 +37,17 @@ def processing_job(
 ) -> None:
     """Print a processing job's log (several hosts: each line led by [algo-i])."""
     for line in processing_jobs.log_lines(client(), name, follow=follow):
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
+
+
+@app.command("transform-job")
+@handled
+def transform_job(
+    name: str = typer.Argument(..., help="The transform job's name."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Stream until the job ends."),
+) -> None:
+    """Print a transform job's log: progress, events, and its replicas' output ([algo-i])."""
+    for line in transform_jobs.log_lines(client(), name, follow=follow):
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()
