@@ -193,6 +193,7 @@ def test_the_sklearn_example_transforms_csv_in_input_order(
 
     described = transformer.describe()
     assert described["TransformJobStatus"] == "Completed"
+    assert session.wait_for_transform_job(transformer.latest_transform_job) == described
     assert described["ModelName"] == sklearn_estimator.latest_training_job.job_name  # type: ignore[union-attr]
     assert described["TransformProgress"]["RecordsDone"] == len(rows)
     output = _read(session, f"{transformer.output_path}rows.csv.out").decode().split()

@@ -19,9 +19,10 @@ from modelyard.sdk.autoscaling import AutoscalingClient
 from modelyard.sdk.client import ApiClient
 from modelyard.sdk.deployments import DeploymentSessionMixin
 from modelyard.sdk.hosting import HostingSessionMixin
+from modelyard.sdk.transform_jobs import TransformSessionMixin
 
 
-class Session(HostingSessionMixin, DeploymentSessionMixin):
+class Session(HostingSessionMixin, DeploymentSessionMixin, TransformSessionMixin):
     """A connection to the control plane, with sagemaker.Session's data and hosting helpers."""
 
     def __init__(

@@ -22,6 +22,7 @@ from sagemaker.transformer import _TransformJob
 from modelyard.estimator import EstimatorBase
 from modelyard.model import Model
 from modelyard.sdk.transformer import transform_request
+from modelyard.session import Session
 from modelyard.transformer import Transformer
 from tests.unit.sdk.test_hosting_parity import _parameters
 
@@ -33,6 +34,11 @@ PAIRS = [
     (Transformer.attach, sm_transformer.Transformer.attach),
     (Model.transformer, sm_model.Model.transformer),
     (EstimatorBase.transformer, SageMakerEstimatorBase.transformer),
+    (Session.transform, SageMakerSession.transform),
+    (Session.describe_transform_job, SageMakerSession.describe_transform_job),
+    (Session.wait_for_transform_job, SageMakerSession.wait_for_transform_job),
+    (Session.stop_transform_job, SageMakerSession.stop_transform_job),
+    (Session.logs_for_transform_job, SageMakerSession.logs_for_transform_job),
 ]
 
 
