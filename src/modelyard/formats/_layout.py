@@ -283,8 +283,12 @@ def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorB
     kinds = np.full(count, kind, dtype=np.int8)
     values, value_counts = _packed_values(buffer, kinds, values_field, name)
     # A sparse row holds as many keys as values; anything else for the general decoder.
-    keys: Varints | None = decode_short_varint_runs(buffer, *keys_field, value_counts)
+    keys: Varints | None = None
     key_counts = value_counts
+    if not bool((keys_field[1] > keys_field[0]).any()):  # dense rows, labels
+        keys, key_counts = np.zeros(0, dtype=np.int32), np.zeros(count, dtype=np.int64)
+    else:
+        keys = decode_short_varint_runs(buffer, *keys_field, value_counts)
     if keys is None:
         every = np.arange(count)
         keys, key_counts = uint64_segments(buffer, every, *keys_field, count, f"{name} tensor.keys")
