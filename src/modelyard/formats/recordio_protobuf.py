@@ -13,8 +13,10 @@ Everything here is vectorised over rows: the encoder lays out all records at
 once (``_vec.assemble``: dense float rows share one byte layout, so the whole
 buffer is one 2-D array filled column block by column block); the decoder
 either recognises that regular layout (all bytes equal across records except
-the values, checked in a few array comparisons) or walks all records in
-lockstep (``_wire``). No Python loop runs per record, except in
+the values, checked in a few array comparisons), or the standard layout of
+sparse records (``_layout``: one shape per matrix, a few fields read per
+record), or walks all records in lockstep (``_wire``). No Python loop runs per
+record, except in
 ``read_records``, which builds one Python object per record by definition.
 
 Tensor types follow the array's dtype: float32 -> Float32Tensor, float64 ->
