@@ -25,6 +25,13 @@ secondary status, these are kept for events and the CLI):
 A server restart resumes the job: the next server stops the replicas left behind,
 keeps every output already written by this job (each ``.out`` carries the job's ARN
 in its metadata, and appears whole or not at all) and redoes the rest.
+
+The pieces: :mod:`.transform_spec` (the request), :mod:`.transform_inputs` (which
+objects, their names, their bytes), :mod:`.transform_replicas` (launching, waiting,
+logs), :mod:`.transform_invoker` (HTTP to a replica), :mod:`.transform_objects` (one
+instance's objects through its replica), :mod:`.transform_records` (records, batches,
+filters, join, assembly), :mod:`.transform_progress`, :mod:`.transform_describe`, and
+:mod:`.transform_run` (one run of a job, step by step).
 """
 
 from __future__ import annotations
