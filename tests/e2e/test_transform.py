@@ -401,12 +401,15 @@ def test_a_1_gb_csv_runs_with_flat_memory(
     model = _script_model(session, tmp_path, COUNTING_MODEL, workers=2)
     transformer = model.transformer(1, "ml.m5.large", assemble_with="None")
     peaks = {}
-    for name, data in (("small", small), ("large", large)):
-        with PeakMemory(settings) as peak:
-            transformer.transform(data, content_type="text/csv", split_type="Line", logs=False)
-        peaks[name] = peak
-        described = transformer.describe()
-        assert described["TransformJobStatus"] == "Completed"
+    try:
+        for name, data in (("small", small), ("large", large)):
+            with PeakMemory(settings) as peak:
+                transformer.transform(data, content_type="text/csv", split_type="Line", logs=False)
+            peaks[name] = peak
+            described = transformer.describe()
+            assert described["TransformJobStatus"] == "Completed"
+    finally:
+        store.delete_object(bucket, large.removeprefix(f"s3://{bucket}/"))  # 1 GB of disk
     records = described["TransformProgress"]["RecordsDone"]
     assert records == (1024 * 2**20 // len(block) + 1) * lines_per_block
     output = f"{transformer.output_path}rows.csv.out".removeprefix(f"s3://{bucket}/")
