@@ -17,9 +17,9 @@ tensor's first field, when its lengths take one byte each), the keys field's
 head, and the shape field, which is the same in every row of a sparse matrix
 and so is compared as one block at the end of each tensor. The values and the
 keys are then copied end to end with ``_vec.compact`` and the keys decoded
-with ``_varints.decode_short_varint_runs``: a sparse matrix of 100,000 rows
-decodes in about 15 ms, some 20 times faster than the sagemaker SDK parses the
-same records into protobuf objects (``benchmarks/formats.py``).
+with ``_varints.decode_short_varint_runs``: some 20 times faster than the
+sagemaker SDK parses the same records into protobuf objects
+(``benchmarks/formats.py``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Varints = NDArray[np.integer[Any]]
 
 
 def decode_packed_varints(
-    data: U8, starts: I64, ends: I64, *, field: str, base: I64, expected: I64 | None = None
+    data: U8, starts: I64, ends: I64, *, field: str, base: I64
 ) -> tuple[Varints, I64]:
     """Decode runs of back-to-back varints (packed fields) laid end to end in ``data``.
 
@@ -30,14 +30,9 @@ def decode_packed_varints(
     as uint16 when every varint is at most 2 bytes long (values < 2**14: the
     keys of any matrix narrower than 16,384 columns), which spares the 64-bit
     arithmetic, and as uint64 otherwise. ``base`` gives each run's offset in
-    the original buffer, for error messages. When the caller knows how many
-    values each run must hold (``expected``: a sparse row has as many keys as
-    values), that is checked instead of counted, which is cheaper; a run that
-    differs raises ``ProtobufError``.
+    the original buffer, for error messages.
     """
     if data.size == 0:
-        if expected is not None and bool(expected.any()):
-            raise ProtobufError("packed field shorter than expected", field=field)
         return np.zeros(0, dtype=np.uint16), np.zeros(starts.size, dtype=np.int64)
     last = data < 0x80
     nonempty = ends > starts
@@ -47,33 +42,14 @@ def decode_packed_varints(
         raise ProtobufError(
             "truncated varint at the end of a packed field", offset=int(base[i]), field=field
         )
-    counts: I64
     if bool(last.all()):
-        counts = ends - starts
-        if expected is not None and not np.array_equal(counts, expected):
-            _raise_count_mismatch(counts, expected, base, field)
-        return data.astype(np.uint16), counts
+        return data.astype(np.uint16), ends - starts
     value_ends = np.flatnonzero(last)
-    if expected is None:
-        seen: NDArray[np.integer[Any]] = np.zeros(
-            data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
-        )
-        np.cumsum(last, out=seen[1:])
-        counts = (seen[ends] - seen[starts]).astype(np.int64)
-    else:
-        # Each run ends on a varint (checked above); if the k-th varint of the whole
-        # buffer ends where run i ends, for k the expected running total, every run
-        # holds exactly its expected count.
-        running = np.cumsum(expected)
-        ok = value_ends.size == int(running[-1]) if running.size else value_ends.size == 0
-        if ok:
-            filled = expected > 0
-            ok = bool((value_ends[running[filled] - 1] == ends[filled] - 1).all())
-        if not ok:
-            seen = np.zeros(data.size + 1, dtype=np.int64)
-            np.cumsum(last, out=seen[1:])
-            _raise_count_mismatch(seen[ends] - seen[starts], expected, base, field)
-        counts = expected
+    seen: NDArray[np.integer[Any]] = np.zeros(
+        data.size + 1, dtype=np.int32 if data.size < 1 << 31 else np.int64
+    )
+    np.cumsum(last, out=seen[1:])
+    counts = (seen[ends] - seen[starts]).astype(np.int64)
     short = _decode_short_varints(data, value_ends)
     if short is not None:
         return short, counts
@@ -156,15 +132,6 @@ def _decode_long_varints(
         chunk[sizes <= k] = 0
         values |= chunk << np.uint64(7 * k)
     return values
-
-
-def _raise_count_mismatch(counts: I64, expected: I64, base: I64, field: str) -> None:
-    i = int(np.argmax(counts != expected))
-    raise ProtobufError(
-        f"{int(counts[i])} values where {int(expected[i])} are expected (as many keys as values)",
-        offset=int(base[i]),
-        field=field,
-    )
 
 
 def read_varints_at(buffer: U8, positions: I64, limits: I64, *, field: str) -> tuple[U64, I64]:

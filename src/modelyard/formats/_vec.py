@@ -4,8 +4,9 @@ Three tools, each working on whole columns of records at once rather than one
 record at a time:
 
 - protobuf base-128 varints, encoded for a whole array (decoded in ``_varints``);
-- ``gather``: the concatenation of many byte ranges of one buffer, and
-  ``windows``: a fixed-size window of bytes at many positions;
+- ``gather`` / ``compact``: the concatenation of many byte ranges of one
+  buffer, by overlapping fixed-size copies, and ``windows``: a fixed-size
+  window of bytes at many positions;
 - ``assemble``: many records built side by side from *pieces* (constant bytes,
   a fixed-width matrix with one row per record, or variable-size byte runs), the
   way a column store writes rows. When every piece has the same size in every

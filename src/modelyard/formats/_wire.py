@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 from modelyard.formats._varints import (
     Varints,
     decode_packed_varints,
-    decode_short_varint_runs,
     read_varints_at,
     varints_as_int32,
 )
@@ -294,12 +293,8 @@ def uint64_segments(
     end: I64,
     size: int,
     name: str,
-    expected: I64 | None = None,
 ) -> tuple[Varints, I64]:
-    """Packed (or single) uint64 varints of each segment: all values, and count per owner.
-
-    ``expected``: the count each segment must hold, when known (one segment per owner).
-    """
+    """Packed (or single) uint64 varints of each segment: all values, and count per owner."""
     if owner.size == 0:
         return np.zeros(0, dtype=np.uint16), np.zeros(size, dtype=np.int64)
     width = int(end[0] - start[0])
@@ -312,14 +307,10 @@ def uint64_segments(
             )
             per_owner = _sum_per_owner(owner, np.full(owner.size, int(counts[0])), size)
             return np.tile(values, owner.size), per_owner
-    if expected is not None:
-        short = decode_short_varint_runs(buffer, start, end, expected)
-        if short is not None:
-            return short, _sum_per_owner(owner, expected, size)
     data = gather(buffer, start, end)
     offsets = np.cumsum(end - start)
     values, counts = decode_packed_varints(
-        data, offsets - (end - start), offsets, field=name, base=start, expected=expected
+        data, offsets - (end - start), offsets, field=name, base=start
     )
     return values, _sum_per_owner(owner, counts, size)
 
