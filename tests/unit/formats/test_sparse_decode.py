@@ -79,11 +79,13 @@ def test_sparse_records_decode_to_the_encoded_matrix(case: tuple[Any, np.ndarray
         assert np.array_equal(dense, matrix.toarray().astype(dense.dtype))
 
 
-def test_sdk_layout_takes_the_fast_path() -> None:
+@pytest.mark.parametrize(("long_row", "empty_row"), [(0, 5), (5, 0), (100, 199)])
+def test_sdk_layout_takes_the_fast_path(long_row: int, empty_row: int) -> None:
     matrix = scipy.sparse.random(200, 1000, density=0.01, format="lil", dtype=np.float32, rng=3)
-    matrix[5, :] = 0  # an empty row holds the shape alone
+    matrix[long_row, :60] = 1.0  # a record of two-byte lengths
+    matrix[empty_row, :] = 0  # a record holding the shape alone
     matrix = matrix.tocsr()
-    assert matrix.indptr[5] == matrix.indptr[6]
+    assert matrix.indptr[empty_row] == matrix.indptr[empty_row + 1]
     data, starts, lengths = record_spans(encode_sparse(matrix, np.arange(200)))
     parsed = parse_standard(data, starts, lengths)
     assert parsed is not None
@@ -92,6 +94,16 @@ def test_sdk_layout_takes_the_fast_path() -> None:
     assert np.array_equal(features.keys, matrix.indices)
     assert features.key_counts.tolist() == np.diff(matrix.indptr).tolist()
     assert features.shape.tolist() == [1000] * 200
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (3, 5), (1, 1)])
+def test_matrices_without_values_keep_their_shape(shape: tuple[int, int]) -> None:
+    matrix = scipy.sparse.csr_matrix(shape, dtype=np.float32)
+    decoded, labels = decode_to_sparse(encode_sparse(matrix, np.arange(shape[0])))
+    assert decoded.shape == shape
+    assert decoded.nnz == 0
+    assert labels is not None
+    assert labels.tolist() == list(range(shape[0]))
 
 
 def test_records_of_different_widths_decode_to_the_widest() -> None:
