@@ -110,7 +110,7 @@ def test_a_server_restart_resumes_the_job_keeping_what_was_written(
     try:
         with serve_modelyard(settings) as url, Transform(url, artifacts) as first:
             first.create_model("slow", artifacts.sleepy, PREDICT_SLEEP_S="0.3")
-            for index in range(6):
+            for index in range(10):
                 first.put(f"s3://data/parts/part-{index}.csv", ROW * 2)
             first.put("s3://out/.keep", b"")
             created = first.create(
@@ -132,7 +132,7 @@ def test_a_server_restart_resumes_the_job_keeping_what_was_written(
         with serve_modelyard(settings) as url, Transform(url, artifacts) as second:
             described = second.wait("resumed")
             assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
-            for index in range(6):
+            for index in range(10):
                 assert second.get(f"s3://out/resumed/part-{index}.csv.out").split() == [b"0", b"0"]
             logs = second.logs("resumed")
             assert "the server restarted: resuming" in logs
