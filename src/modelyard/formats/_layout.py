@@ -221,7 +221,7 @@ def _field_at(
 
     ``lead``: the two bytes at each position, when already read.
     """
-    held = position < stop
+    missing = np.flatnonzero(position >= stop)  # few: the rows without values
     tags: Varints
     first: Varints
     if lead is None:
@@ -229,15 +229,13 @@ def _field_at(
         first = np.take(buffer, position + 1, mode="clip")
     else:
         tags, first = lead & 0xFF, lead >> 8
-    every = bool(held.all())
-    if not every:
-        tags, first = np.where(held, tags, tag), np.where(held, first, 0)
+    if missing.size:
+        tags[missing], first[missing] = tag, 0
     if not bool((tags == tag).all()):
         raise _MismatchError
     payload_begin, payload_end = _varint_lengths(buffer, position + 1, stop, first)
-    if not every:
-        payload_begin = np.where(held, payload_begin, position)
-        payload_end = np.where(held, payload_end, position)
+    if missing.size:
+        payload_begin[missing] = payload_end[missing] = position[missing]
     if bool((payload_end > stop).any()):
         raise _MismatchError
     return payload_begin, payload_end
