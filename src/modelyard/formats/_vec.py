@@ -28,10 +28,12 @@ U64 = NDArray[np.uint64]
 Length = int | I64
 
 _SMALL_ROWS_BYTES = 16
-#: ``compact`` copies each range in one window as wide as the widest, if that copies at
-#: most this many times the bytes of the ranges; otherwise in chunks of ``CHUNK_BYTES``.
-_WINDOW_WASTE = 4
-CHUNK_BYTES = 64
+#: ``compact`` copies each range in one window as wide as the widest, if that is at most
+#: ``_WIDEST_WINDOW`` bytes and copies at most ``_WINDOW_WASTE`` times the bytes of the
+#: ranges (the windows are held in memory at once); otherwise in chunks of ``_CHUNK_BYTES``.
+_WINDOW_WASTE = 3
+_WIDEST_WINDOW = 1024
+_CHUNK_BYTES = 256
 
 
 # -- varints ---------------------------------------------------------------------------------
@@ -141,9 +143,9 @@ def compact(buffer: U8, starts: I64, sizes: I64, lead: int = 0) -> U8:
 def _window_width(sizes: I64) -> int:
     """Windows as wide as the widest range, unless most of their bytes would be padding."""
     widest = int(sizes.max())
-    if widest * sizes.size <= _WINDOW_WASTE * int(sizes.sum()):
+    if widest <= _WIDEST_WINDOW and widest * sizes.size <= _WINDOW_WASTE * int(sizes.sum()):
         return widest
-    return min(widest, CHUNK_BYTES)
+    return min(widest, _CHUNK_BYTES)
 
 
 def _chunks(starts: I64, sizes: I64, width: int) -> tuple[I64, I64]:
