@@ -242,15 +242,21 @@ def _field_at(
 
 
 def _all_equal(buffer: U8, position: I64, expected: bytes) -> bool:
-    """Whether ``expected`` is at every position (up to 8 bytes compared as one word)."""
+    """Whether ``expected`` is at every position (up to 8 bytes compared as one word).
+
+    The word is no wider than needed: a shape field ends its record, and a window
+    reaching past the buffer's end costs a padded copy.
+    """
     size = len(expected)
     if size > 8:
         found = unaligned(buffer, f"V{size}")[position].view(np.uint8).reshape(-1, size)
         return bool((found == np.frombuffer(expected, dtype=np.uint8)).all())
-    words = windows(buffer, position, 8).view("<u8").reshape(-1)
-    pattern = int.from_bytes(expected, "little")
-    care = (1 << (8 * size)) - 1
-    return not bool(((words ^ np.uint64(pattern)) & np.uint64(care)).any())
+    width = 1 << (size - 1).bit_length()  # a word of 1, 2, 4 or 8 bytes
+    word = np.dtype(f"<u{width}")
+    words = windows(buffer, position, width).view(word).reshape(-1)
+    pattern = word.type(int.from_bytes(expected, "little"))
+    care = word.type((1 << (8 * size)) - 1)
+    return not bool(((words ^ pattern) & care).any())
 
 
 def _constant_shape(suffix: bytes, payload_at: int, count: int, name: str) -> tuple[Varints, I64]:
