@@ -93,16 +93,17 @@ def decode_short_varint_runs(
     byte): the byte before belongs to it when it has the continuation bit.
     """
     sizes = ends - starts
-    held = sizes > 0
-    if not np.array_equal(held, expected > 0):
-        return None
-    if not bool(held.any()):
-        return np.zeros(0, dtype=np.int32)
-    if not bool(held.all()):
-        starts, sizes, expected = starts[held], sizes[held], expected[held]
+    if not bool(expected.any()):
+        return None if bool(sizes.any()) else np.zeros(0, dtype=np.int32)
+    if int(expected[0]) == 0:  # leading runs without varints must be empty: drop them
+        first = int(np.argmax(expected > 0))
+        if bool(sizes[:first].any()):
+            return None
+        starts, sizes, expected = starts[first:], sizes[first:], expected[first:]
     data = compact(buffer, starts, sizes, lead=1)
     at = np.flatnonzero(data[1:] < 0x80)  # the byte before the last byte of each varint
-    # The k-th varint, k the running total up to run i, must end where run i ends.
+    # The k-th varint, k the running total up to run i, must end where run i ends (a run
+    # without varints: where the run before it ends, so it holds no byte).
     running = np.cumsum(expected)
     if at.size != int(running[-1]) or not np.array_equal(at[running - 1], np.cumsum(sizes) - 1):
         return None

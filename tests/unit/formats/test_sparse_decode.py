@@ -181,7 +181,8 @@ def test_short_varint_runs_decode_or_step_aside(case: tuple[Any, Any, Any, Any])
     else:
         assert decoded is not None
         assert decoded.tolist() == everything
-    if counts.any():
-        wrong = counts.copy()
-        wrong[np.argmax(counts)] += 1
-        assert decode_short_varint_runs(buffer, starts, ends, wrong) is None
+    for change in (1, -1):  # a run holding one key more or less than its row's values
+        if counts.any():
+            wrong = counts.copy()
+            wrong[np.argmax(counts)] += change
+            assert decode_short_varint_runs(buffer, starts, ends, wrong) is None
