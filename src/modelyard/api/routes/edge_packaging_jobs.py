@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 
 from modelyard.api.deps import ServicesDep
+from modelyard.api.routes.resources import ResourceRoutes, status_filters
 
 router = APIRouter()
 
-
-@router.post("/edge-packaging-jobs", status_code=201)
-def create_edge_packaging_job(
-    services: ServicesDep, body: dict[str, Any] = Body(...)
-) -> dict[str, Any]:
-    """CreateEdgePackagingJob (answers the job's ARN; SageMaker answers nothing)."""
-    record = services.edge.packaging.create(body)
-    return {"EdgePackagingJobArn": record.arn}
-
-
-@router.get("/edge-packaging-jobs")
-def list_edge_packaging_jobs(
-    services: ServicesDep,
-    name_contains: str | None = Query(None, alias="NameContains"),
-    status_equals: str | None = Query(None, alias="StatusEquals"),
-    sort_by: Literal["Name", "CreationTime", "Status"] = Query("CreationTime", alias="SortBy"),
-    sort_order: Literal["Ascending", "Descending"] = Query("Descending", alias="SortOrder"),
-    max_results: int = Query(100, ge=1, le=100, alias="MaxResults"),
-    next_token: str | None = Query(None, alias="NextToken"),
-) -> dict[str, Any]:
-    """ListEdgePackagingJobs."""
-    return services.edge.packaging.list_summaries(
-        status=status_equals,
-        name_contains=name_contains,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
-
-
-@router.get("/edge-packaging-jobs/{name}")
-def describe_edge_packaging_job(name: str, services: ServicesDep) -> dict[str, Any]:
-    """DescribeEdgePackagingJob (with ``PackageSha256`` and the manifest)."""
-    return services.edge.packaging.describe(name)
-
-
-@router.post("/edge-packaging-jobs/{name}/stop")
-def stop_edge_packaging_job(name: str, services: ServicesDep) -> dict[str, Any]:
-    services.edge.packaging.stop(name)
-    return {}
+jobs = ResourceRoutes(
+    router, "/edge-packaging-jobs", "EdgePackagingJob", lambda services: services.edge.packaging
+)
+jobs.create("CreateEdgePackagingJob (answers the job's ARN; SageMaker answers nothing).")
+jobs.list("ListEdgePackagingJobs.", filters=status_filters)
+jobs.describe("DescribeEdgePackagingJob (with ``PackageSha256`` and the manifest).")
+jobs.stop()
 
 
 @router.post("/edge/signing-keys", status_code=201)

@@ -7,57 +7,24 @@ Every rule lives in :class:`modelyard.hosting.EndpointController`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
 from modelyard.api.deps import ServicesDep
+from modelyard.api.routes.resources import ResourceRoutes
 
 router = APIRouter()
 
 
-@router.post("/endpoints", status_code=201)
-def create_endpoint(
-    services: ServicesDep,
-    body: dict[str, Any] = Body(
-        ..., examples=[{"EndpointName": "my-endpoint", "EndpointConfigName": "my-config"}]
-    ),
-) -> dict[str, Any]:
-    """CreateEndpoint: ``Creating`` at once, ``InService`` once every replica answers /ping."""
-    record = services.endpoints.create(body)
-    return {"EndpointArn": record.arn}
-
-
-@router.get("/endpoints")
-def list_endpoints(
-    services: ServicesDep,
-    name_contains: str | None = Query(None, alias="NameContains"),
-    status_equals: str | None = Query(None, alias="StatusEquals"),
-    sort_by: Literal["Name", "CreationTime", "Status"] = Query("CreationTime", alias="SortBy"),
-    sort_order: Literal["Ascending", "Descending"] = Query("Descending", alias="SortOrder"),
-    max_results: int = Query(100, ge=1, le=100, alias="MaxResults"),
-    next_token: str | None = Query(None, alias="NextToken"),
-    creation_time_after: datetime | None = Query(None, alias="CreationTimeAfter"),
-    creation_time_before: datetime | None = Query(None, alias="CreationTimeBefore"),
-) -> dict[str, Any]:
-    """ListEndpoints: ``Endpoints`` (and ``NextToken``)."""
-    return services.endpoints.list_summaries(
-        status=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
-
-
-@router.get("/endpoints/{name}")
-def describe_endpoint(name: str, services: ServicesDep) -> dict[str, Any]:
-    """DescribeEndpoint: each variant's weights, replica counts and status."""
-    return services.endpoints.describe(name)
+endpoints = ResourceRoutes(router, "/endpoints", "Endpoint", lambda services: services.endpoints)
+endpoints.create(
+    "CreateEndpoint: ``Creating`` at once, ``InService`` once every replica answers /ping.",
+    example={"EndpointName": "my-endpoint", "EndpointConfigName": "my-config"},
+)
+endpoints.list("ListEndpoints: ``Endpoints`` (and ``NextToken``).")
+endpoints.describe("DescribeEndpoint: each variant's weights, replica counts and status.")
+endpoints.delete("DeleteEndpoint: traffic stops at once, replicas are stopped, then it is gone.")
 
 
 @router.post("/endpoints/{name}/update")
@@ -91,13 +58,6 @@ def update_weights_and_capacities(
     """UpdateEndpointWeightsAndCapacities: weights at once, replica counts by the controller."""
     record = services.endpoints.update_weights_and_capacities(name, body)
     return {"EndpointArn": record.arn}
-
-
-@router.delete("/endpoints/{name}")
-def delete_endpoint(name: str, services: ServicesDep) -> dict[str, Any]:
-    """DeleteEndpoint: traffic stops at once, replicas are stopped, then it is gone."""
-    services.endpoints.delete(name)
-    return {}
 
 
 @router.get("/endpoints/{name}/replicas")
