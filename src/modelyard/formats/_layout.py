@@ -279,11 +279,11 @@ def _packed_values(
         wire = np.full(begin.size, 2, dtype=np.int64)
         every = np.arange(begin.size)
         return value_segments(buffer, every, wire, begin, end, kinds, name)
-    itemsize = KIND_DTYPES[kind].itemsize
+    itemsize = KIND_DTYPES[kind].itemsize  # 4 or 8: shifts and masks
     sizes = end - begin
-    if bool((sizes % itemsize).any()):
+    if bool((sizes & (itemsize - 1)).any()):
         raise _MismatchError  # the general path says which record
-    return gather(buffer, begin, end, f"<f{itemsize}"), sizes // itemsize
+    return gather(buffer, begin, end, f"<f{itemsize}"), sizes >> (itemsize.bit_length() - 1)
 
 
 def _map_entry(buffer: U8, position: I64, limit: I64, tag: int) -> tuple[TensorBatch, I64]:
