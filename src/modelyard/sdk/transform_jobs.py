@@ -11,106 +11,40 @@ Completed or Stopped.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any, TextIO
+from typing import Any
 
-from modelyard.errors import ServerUnavailableError
 from modelyard.sdk.client import ApiClient
-from modelyard.sdk.training_jobs import UnexpectedStatusException
+from modelyard.sdk.job_client import ACCEPTED, TERMINAL, JobClient, UnexpectedStatusException
 
-TERMINAL = ("Completed", "Failed", "Stopped")
-ACCEPTED = ("Completed", "Stopped")
-_TIME_KEYS = ("CreationTime", "TransformStartTime", "TransformEndTime", "LastModifiedTime")
-_MAX_LOG_RECONNECTS = 1000
+__all__ = [
+    "ACCEPTED",
+    "TERMINAL",
+    "TransformSessionMixin",
+    "UnexpectedStatusException",
+    "check_status",
+    "create",
+    "describe",
+    "list_jobs",
+    "log_lines",
+    "stop",
+    "stream_logs",
+    "wait",
+]
 
-
-def _path(name: str) -> str:
-    return f"/transform-jobs/{name}"
-
-
-def _with_datetimes(described: dict[str, Any]) -> dict[str, Any]:
-    for key in _TIME_KEYS:
-        value = described.get(key)
-        if isinstance(value, str):
-            described[key] = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return described
-
-
-def create(client: ApiClient, request: dict[str, Any]) -> str:
-    """CreateTransformJob; returns the job's ARN."""
-    created: dict[str, Any] = client.post_json("/transform-jobs", request)
-    return str(created["TransformJobArn"])
-
-
-def describe(client: ApiClient, name: str) -> dict[str, Any]:
-    described: dict[str, Any] = client.get_json(_path(name))
-    return _with_datetimes(described)
-
-
-def list_jobs(client: ApiClient, **params: Any) -> dict[str, Any]:
-    """ListTransformJobs with its parameters (``NameContains=...``)."""
-    found: dict[str, Any] = client.get_json("/transform-jobs", **params)
-    for summary in found.get("TransformJobSummaries", []):
-        _with_datetimes(summary)
-    return found
-
-
-def stop(client: ApiClient, name: str) -> None:
-    client.post_json(f"{_path(name)}/stop")
-
-
-def log_lines(
-    client: ApiClient, name: str, *, follow: bool = False, since_line: int = 0
-) -> Iterator[str]:
-    """The job's log lines; with ``follow``, reconnecting when a quiet spell outlasts a read."""
-    seen = since_line
-    for _ in range(_MAX_LOG_RECONNECTS):
-        try:
-            params = {"follow": "true" if follow else "false", "since_line": seen}
-            with client.stream("GET", f"{_path(name)}/logs", params=params) as response:
-                for line in response.iter_lines():
-                    seen += 1
-                    yield line
-            return
-        except ServerUnavailableError:
-            if not follow or describe(client, name)["TransformJobStatus"] in TERMINAL:
-                raise
-
-
-def check_status(described: dict[str, Any]) -> None:
-    """Raise UnexpectedStatusException unless the job ended Completed or Stopped."""
-    status = described["TransformJobStatus"]
-    if status in ACCEPTED:
-        return
-    reason = described.get("FailureReason", "(No reason provided)")
-    raise UnexpectedStatusException(
-        f"Error for Transform job {described['TransformJobName']}: {status}. Reason: {reason}",
-        allowed_statuses=list(ACCEPTED),
-        actual_status=status,
-    )
-
-
-def wait(client: ApiClient, name: str, *, poll_s: float = 1.0) -> dict[str, Any]:
-    """Poll until the job ends; its description (raises unless Completed or Stopped)."""
-    delay = 0.05
-    while True:
-        described = describe(client, name)
-        if described["TransformJobStatus"] in TERMINAL:
-            check_status(described)
-            return described
-        time.sleep(delay)
-        delay = min(delay * 2, poll_s)
-
-
-def stream_logs(client: ApiClient, name: str, *, out: TextIO | None = None) -> dict[str, Any]:
-    """Print the job's log until it ends, then its description."""
-    sink = out or sys.stdout
-    for line in log_lines(client, name, follow=True):
-        sink.write(f"{line}\n")
-        sink.flush()
-    return wait(client, name, poll_s=0.2)
+JOBS = JobClient(
+    "/transform-jobs",
+    "TransformJob",
+    "Transform",
+    ("CreationTime", "TransformStartTime", "TransformEndTime", "LastModifiedTime"),
+)
+create = JOBS.create
+describe = JOBS.describe
+list_jobs = JOBS.list_jobs
+stop = JOBS.stop
+log_lines = JOBS.log_lines
+check_status = JOBS.check_status
+wait = JOBS.wait
+stream_logs = JOBS.stream_logs
 
 
 class TransformSessionMixin:
