@@ -25,6 +25,11 @@ written). The target (at least 85% of the in-process rate) is checked on the
 transforming phase, since the replicas' start and stop are a constant cost that a
 larger input amortizes away. Both sides' labels are checked to be the same.
 
+Also reported, since it decides the rate once the cores are busy: the CPU seconds the
+control plane's process spends on each job (reading the input, cutting batches, the
+HTTP to the replica, writing the output; the replica's own processes are not counted),
+next to the CPU seconds of the in-process loop. Read from ``/proc``, so Linux only.
+
 The machine may be shared: the two are run in ``--repeat`` interleaved rounds (one
 in-process run, then one job, on the same control plane), and the best round of each
 is compared (the median is printed beside it).
@@ -73,7 +78,7 @@ import io, sys, time
 import joblib, numpy as np
 model = joblib.load(sys.argv[1])
 chunk_bytes = 6 * 2**20
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 count = 0
 with open(sys.argv[2], "rb") as source, open(sys.argv[3], "w") as out:
     rest = b""
@@ -88,7 +93,7 @@ with open(sys.argv[2], "rb") as source, open(sys.argv[3], "w") as out:
         labels = model.predict(rows)
         out.write("\\n".join(map(str, labels.tolist())) + "\\n")
         count += len(labels)
-print(count, time.perf_counter() - started)
+print(count, time.perf_counter() - started, time.process_time() - cpu_started)
 """
 
 
@@ -118,9 +123,18 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env | extra
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (not of its children); 0 without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def control_plane(work: Path) -> Iterator[Any]:
-    """A modelyard server in its own process; an httpx client of it."""
+def control_plane(work: Path) -> Iterator[tuple[Any, int]]:
+    """A modelyard server in its own process: an httpx client of it, and its pid."""
     import httpx
 
     home = work / "home"
@@ -148,7 +162,7 @@ def control_plane(work: Path) -> Iterator[Any]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the modelyard server did not start; see {log.name}")
                 time.sleep(0.1)
-            yield api
+            yield api, process.pid
         finally:
             api.close()
             process.terminate()
@@ -224,14 +238,14 @@ def run_job(api: Any, work: Path, name: str) -> dict[str, Any]:
     return described
 
 
-def in_process(python: Path, model_file: Path, data: Path, out: Path) -> float:
-    """Records/s of the in-process loop (see the module doc)."""
+def in_process(python: Path, model_file: Path, data: Path, out: Path) -> tuple[float, float]:
+    """Records/s of the in-process loop (see the module doc), and its CPU seconds."""
     completed = subprocess.run(
         [str(python), "-c", IN_PROCESS, str(model_file), str(data), str(out)],
         check=True, capture_output=True, text=True, env=clean_env({}),
     )  # fmt: skip
-    count, seconds = completed.stdout.split()
-    return int(count) / float(seconds)
+    count, seconds, cpu = completed.stdout.split()
+    return int(count) / float(seconds), float(cpu)
 
 
 def main() -> int:
@@ -257,11 +271,17 @@ def main() -> int:
         local: list[float] = []
         phase: list[float] = []
         whole: list[float] = []
-        with control_plane(work) as api:
+        local_cpu: list[float] = []
+        job_cpu: list[float] = []
+        with control_plane(work) as (api, server_pid):
             set_up(api, work, model_file, data)
             for round_ in range(1, args.repeat + 1):
-                local.append(in_process(python, model_file, data, work / "local.out"))
+                rate, cpu = in_process(python, model_file, data, work / "local.out")
+                local.append(rate)
+                local_cpu.append(cpu)
+                cpu_before = cpu_seconds(server_pid)
                 described = run_job(api, work, f"bench-{round_}")
+                job_cpu.append(cpu_seconds(server_pid) - cpu_before)
                 records = described["TransformProgress"]["RecordsDone"]
                 phase.append(records / described["TransformProgress"]["ElapsedSeconds"])
                 whole.append(records / described["WallSeconds"])
@@ -275,6 +295,13 @@ def main() -> int:
             ("transform (whole job)", whole),
         ):
             print(f"  {label:24}{max(rates):12,.0f}{statistics.median(rates):12,.0f}")
+        print("CPU seconds (least, median):")
+        for label, seconds in (
+            ("in-process loop", local_cpu),
+            ("control plane per job", job_cpu),
+        ):
+            print(f"  {label:24}{min(seconds):12.2f}{statistics.median(seconds):12.2f}")
+        print(f"  control plane per MB    {min(job_cpu) / size_mb * 1000:9.2f} ms")
         print(
             f"parameters: MaxConcurrentTransforms={described['MaxConcurrentTransforms']}, "
             f"BatchStrategy={described['BatchStrategy']}, "

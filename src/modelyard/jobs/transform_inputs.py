@@ -152,9 +152,14 @@ class CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
+        """Straight into the caller's buffer when the store's stream can (no copy)."""
+        readinto = getattr(self._stream, "readinto", None)
+        if readinto is not None:
+            size = int(readinto(buffer) or 0)
+        else:
+            data = self._stream.read(len(buffer))
+            size = len(data)
+            buffer[:size] = data
         if size:
             self._report(size)
         return size

@@ -91,7 +91,7 @@ class ReplicaClient:
             self._connections.remove(conn)
 
     def _send(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+        self, method: str, path: str, body: bytes | bytearray | None, headers: dict[str, str]
     ) -> tuple[int, bytes, str | None]:
         attempt = 0
         while True:
@@ -146,7 +146,9 @@ class ReplicaClient:
                 return parsed
         return {}
 
-    def invoke(self, payload: bytes, content_type: str | None, accept: str | None) -> Answer:
+    def invoke(
+        self, payload: bytes | bytearray, content_type: str | None, accept: str | None
+    ) -> Answer:
         headers = {"Content-Length": str(len(payload))}
         if content_type:
             headers["Content-Type"] = content_type

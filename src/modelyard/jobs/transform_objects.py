@@ -17,6 +17,7 @@ slot (it writes its oldest answer first), so objects cannot starve each other.
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -52,24 +53,47 @@ class AbortedError(Exception):
 
 
 class IteratorReader(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks (what ``put_object`` reads)."""
+    """A readable stream over an iterator of byte chunks (what ``put_object`` reads).
+
+    ``read`` hands out each chunk as it is (cut only when asked for fewer bytes): the
+    store's own reads would otherwise copy every answer into a fresh buffer first.
+    """
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._buffer = memoryview(b"")
+        self._chunk = b""
+        self._offset = 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._buffer:
+    def _next(self) -> int:
+        """Bytes left of the current chunk, moving on to the next non-empty one; 0 at the end."""
+        while self._offset >= len(self._chunk):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._buffer = memoryview(chunk)
-        size = min(len(buffer), len(self._buffer))
-        buffer[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+            self._chunk, self._offset = chunk, 0
+        return len(self._chunk) - self._offset
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(sys.maxsize), b""))
+        left = self._next() if size else 0
+        if not left:
+            return b""
+        if self._offset == 0 and size >= left:
+            self._offset = left
+            return self._chunk
+        part = self._chunk[self._offset : self._offset + min(size, left)]
+        self._offset += len(part)
+        return part
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._next()
+        size = min(len(buffer), left)
+        buffer[:size] = memoryview(self._chunk)[self._offset : self._offset + size]
+        self._offset += size
         return size
 
 

@@ -141,10 +141,11 @@ class Batch:
 
     ``inputs`` holds the records as read (unfiltered, without terminators or framing)
     only when the plan joins (``JoinSource=Input``); otherwise it is ``()``, since
-    cutting a payload into records is work the hot path avoids.
+    cutting a payload into records is work the hot path avoids. A MultiRecord payload of
+    lines is the ``bytearray`` it was read into (not copied again); nothing changes it.
     """
 
-    payload: bytes
+    payload: bytes | bytearray
     inputs: tuple[bytes, ...]
     first_record: int
     count: int

@@ -161,6 +161,62 @@ def test_crlf_blank_lines_and_a_last_line_without_newline() -> None:
     assert batch.count == 3
 
 
+def test_blank_lines_where_a_batch_is_cut_are_dropped() -> None:
+    """A batch ends after a newline, so the next one may start with a blank line."""
+    plan = RecordPlan(split_type="Line", max_payload_bytes=8)
+    found = cut(b"a,1\nb,2\n\nc,3\n\r\nd,4\n", plan)
+    assert [(b.payload, b.first_record, b.count) for b in found] == [
+        (b"a,1\nb,2\n", 0, 2),
+        (b"c,3\n", 2, 1),
+        (b"d,4\n", 3, 1),
+    ]
+    crlf = cut(b"a,1\r\nb\r\n\r\n\r\nc,3\r\n", RecordPlan(split_type="Line", max_payload_bytes=9))
+    assert [(b.payload, b.first_record, b.count) for b in crlf] == [
+        (b"a,1\r\nb\r\n", 0, 2),
+        (b"c,3\r\n", 2, 1),
+    ]
+
+
+def test_a_stretch_of_blank_lines_makes_no_request() -> None:
+    plan = RecordPlan(split_type="Line", max_payload_bytes=4)
+    found = cut(b"a\n" + b"\n" * 9 + b"\r\n" * 5 + b"b\n", plan, step=3)
+    assert [(b.payload, b.first_record, b.count) for b in found] == [(b"a\n", 0, 1), (b"b\n", 1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("data", "payload"),
+    [
+        (b"a\r\nb\n\nc\n", b"a\r\nb\nc\n"),  # a \r elsewhere, a blank \n line
+        (b"a\n\r\nb\n", b"a\nb\n"),  # a blank \r\n line after a \n one
+        (b"a\rb\n\rc\n", b"a\rb\n\rc\n"),  # a lone \r is data, not a line end
+        (b"a\n\r\r\nb\n", b"a\n\r\r\nb\n"),  # so a line of one \r (then \r\n) is a record
+    ],
+)
+def test_blank_lines_among_carriage_returns(data: bytes, payload: bytes) -> None:
+    [batch] = cut(data, RecordPlan(split_type="Line", max_payload_bytes=MB))
+    assert (batch.payload, batch.count) == (payload, payload.count(b"\n"))
+
+
+class ReadOnly:
+    """A stream with ``read`` alone (no ``readinto``), handing out a few bytes a call."""
+
+    def __init__(self, data: bytes) -> None:
+        self._stream = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(min(size, 5) if size >= 0 else size)
+
+
+def test_a_stream_without_readinto_is_read_in_chunks() -> None:
+    plan = RecordPlan(split_type="Line", max_payload_bytes=12)
+    data = b"a,1\nb,2\n\nc,3\nd,4\ne,5"
+    found = list(batches(ReadOnly(data), plan, object_name="data.csv"))  # type: ignore[arg-type]
+    assert [(b.payload, b.first_record, b.count) for b in found] == [
+        (b"a,1\nb,2\n", 0, 2),
+        (b"c,3\nd,4\ne,5\n", 2, 3),
+    ]
+
+
 def test_single_record_sends_each_line_without_its_terminator() -> None:
     plan = RecordPlan(split_type="Line", batch_strategy="SingleRecord")
     found = cut(b"x\r\n\ny\nz", plan)
