@@ -36,10 +36,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from modelyard.formats import _vec
 from modelyard.formats._decode import decode_arrays, decode_csr_parts
-from modelyard.formats._vec import Const, Fixed, Piece, Rows, Zeros, message_field
+from modelyard.formats._vec import I64, U8, Const, Fixed, Piece, Rows, Zeros, message_field
 from modelyard.formats._wire import KIND_FLOAT32, KIND_FLOAT64, KIND_INT32
-from modelyard.formats.errors import FormatError, import_optional
-from modelyard.formats.recordio import MAGIC_BYTES, MAX_RECORD_BYTES, frame, record_spans
+from modelyard.formats.errors import FormatError, ProtobufError, RecordIOError, import_optional
+from modelyard.formats.recordio import MAGIC, MAGIC_BYTES, MAX_RECORD_BYTES, frame, record_spans
 from modelyard.formats.records import Record, parse_record
 
 __all__ = [
@@ -228,6 +228,38 @@ def write_spmatrix_to_sparse_tensor(
     file.write(encode_sparse(matrix, labels))
 
 
+def _spans(buffer: bytes | bytearray | memoryview) -> tuple[U8, I64, I64]:
+    """``record_spans`` of a RecordIO buffer, or the one span of a bare Record.
+
+    SageMaker strips the framing off a record it sends alone (batch transform
+    with ``BatchStrategy=SingleRecord``), and its containers accept that bare
+    ``Record`` as well as a framed stream; so do we. The two cannot be confused:
+    a Record starting with the magic's bytes ``0a 23 d7 ce`` would hold a field
+    of wire type 7, which does not exist. A payload that is neither (no magic,
+    not one Record with features) raises the framing error, with the reason it
+    is not a bare Record either.
+    """
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    head = data[:4].tobytes()
+    if not head or MAGIC_BYTES.startswith(head):
+        return record_spans(data)
+    raw = data.tobytes()
+    try:
+        record = parse_record(raw)
+        reason = "" if record.features else "it holds no features"
+    except ProtobufError as error:
+        reason = str(error)
+    if reason:
+        found = int.from_bytes(head.ljust(4, b"\0"), "little")
+        raise RecordIOError(
+            f"bad RecordIO magic number 0x{found:08X} (expected 0x{MAGIC:08X}),"
+            f" and not a bare protobuf Record either: {reason}",
+            offset=0,
+            field="magic",
+        )
+    return data, np.zeros(1, dtype=np.int64), np.full(1, data.size, dtype=np.int64)
+
+
 def decode_to_numpy(
     buffer: bytes | bytearray | memoryview,
 ) -> tuple[NDArray[Any], NDArray[Any] | None]:
@@ -236,16 +268,16 @@ def decode_to_numpy(
     ``features`` has one row per record (sparse records are densified; rows
     carrying a shape are reshaped to it); ``labels`` is 1-D when every record
     has one label value, 2-D when each has several, ``None`` when none has a
-    label.
+    label. A bare Record (no RecordIO framing) decodes to one row.
     """
-    data, starts, lengths = record_spans(buffer)
+    data, starts, lengths = _spans(buffer)
     return decode_arrays(data, starts, lengths)
 
 
 def decode_to_sparse(buffer: bytes | bytearray | memoryview) -> tuple[Any, NDArray[Any] | None]:
     """``(features, labels)`` with features as a ``scipy.sparse.csr_matrix``."""
     sparse = import_optional("scipy.sparse", "RecordIO-protobuf sparse decoding")
-    data, starts, lengths = record_spans(buffer)
+    data, starts, lengths = _spans(buffer)
     indptr, indices, values, columns, labels = decode_csr_parts(data, starts, lengths)
     matrix = sparse.csr_matrix((values, indices, indptr), shape=(starts.size, columns))
     return matrix, labels
@@ -257,8 +289,8 @@ def encode_records(records: list[Record]) -> bytes:
 
 
 def decode_records(buffer: bytes | bytearray | memoryview) -> list[Record]:
-    """Every Record of a buffer as Python objects (see ``records.Record``)."""
-    data, starts, lengths = record_spans(buffer)
+    """Every Record of a buffer as Python objects (see ``records.Record``); a bare Record too."""
+    data, starts, lengths = _spans(buffer)
     raw = data.tobytes()
     return [
         parse_record(raw[s : s + n], base=s)
