@@ -6,13 +6,12 @@ options; ``--wait`` returns when the job has ended, printing its verification.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from modelyard.cli import common
+from modelyard.cli import common, jobs
 from modelyard.cli.common import JSON_OPTION, console, handled, print_json, print_listing
 from modelyard.errors import ValidationError
 from modelyard.sdk import compile as compilation
@@ -49,10 +48,7 @@ def create(
 ) -> None:
     """Create a compilation job; with --wait, exit code 1 unless it completes."""
     if body is not None:
-        try:
-            request: dict[str, Any] = json.loads(body.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValidationError(f"{body} is not JSON: {exc}", field="body") from exc
+        request = jobs.read_request(body)
     else:
         missing = [
             flag

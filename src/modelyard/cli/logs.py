@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
+from modelyard.cli import jobs
 from modelyard.cli.common import client, handled
 from modelyard.sdk import processing_jobs, training_jobs, transform_jobs
 
@@ -22,9 +21,7 @@ def training_job(
     ),
 ) -> None:
     """Print a training job's log (several hosts: each line led by [algo-i])."""
-    for line in training_jobs.log_lines(client(), name, follow=follow):
-        sys.stdout.write(f"{line}\n")
-        sys.stdout.flush()
+    jobs.print_lines(training_jobs.log_lines(client(), name, follow=follow))
 
 
 @app.command("processing-job")
@@ -36,9 +33,7 @@ def processing_job(
     ),
 ) -> None:
     """Print a processing job's log (several hosts: each line led by [algo-i])."""
-    for line in processing_jobs.log_lines(client(), name, follow=follow):
-        sys.stdout.write(f"{line}\n")
-        sys.stdout.flush()
+    jobs.print_lines(processing_jobs.log_lines(client(), name, follow=follow))
 
 
 @app.command("transform-job")
@@ -48,6 +43,4 @@ def transform_job(
     follow: bool = typer.Option(False, "--follow", "-f", help="Stream until the job ends."),
 ) -> None:
     """Print a transform job's log: progress, events, and its replicas' output ([algo-i])."""
-    for line in transform_jobs.log_lines(client(), name, follow=follow):
-        sys.stdout.write(f"{line}\n")
-        sys.stdout.flush()
+    jobs.print_lines(transform_jobs.log_lines(client(), name, follow=follow))

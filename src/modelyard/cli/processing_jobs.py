@@ -5,15 +5,13 @@ Talks to the server over HTTP only, with SageMaker's request and response shapes
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from modelyard.cli.common import JSON_OPTION, client, console, handled, print_json, print_listing
-from modelyard.errors import ValidationError
+from modelyard.cli import jobs
+from modelyard.cli.common import JSON_OPTION, client, console, handled, print_json
 from modelyard.sdk import processing_jobs
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,10 +30,7 @@ def create(
     ),
 ) -> None:
     """Create a processing job; exit code 1 if, followed, it does not complete."""
-    try:
-        request = json.loads(body.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValidationError(f"{body} is not JSON: {exc}", field="body") from exc
+    request = jobs.read_request(body)
     api = client()
     arn = processing_jobs.create(api, request)
     console.print(arn, highlight=False)
@@ -46,17 +41,20 @@ def create(
 @app.command("list")
 @handled
 def list_jobs(
-    name_contains: str | None = typer.Option(None, "--name-contains", help="Part of the name."),
-    status: str | None = typer.Option(None, "--status", help="InProgress, Completed, ..."),
-    max_results: int = typer.Option(100, "--max-results", min=1, max=100),
+    name_contains: str | None = jobs.NAME_CONTAINS_OPTION,
+    status: str | None = jobs.STATUS_OPTION,
+    max_results: int = jobs.MAX_RESULTS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List processing jobs, newest first."""
-    found = processing_jobs.list_jobs(
-        client(), NameContains=name_contains, StatusEquals=status, MaxResults=max_results
+    jobs.list_jobs(
+        processing_jobs.JOBS,
+        _COLUMNS,
+        name_contains=name_contains,
+        status=status,
+        max_results=max_results,
+        as_json=as_json,
     )
-    summaries: list[dict[str, Any]] = found["ProcessingJobSummaries"]
-    print_listing(summaries, _COLUMNS, as_json=as_json, title="Processing jobs")
 
 
 @app.command()
@@ -70,5 +68,4 @@ def describe(name: str = typer.Argument(..., help="The processing job's name."))
 @handled
 def stop(name: str = typer.Argument(..., help="The processing job's name.")) -> None:
     """Stop a running job (it goes Stopping, then Stopped once its containers exit)."""
-    processing_jobs.stop(client(), name)
-    console.print(f"stopping {name}", highlight=False)
+    jobs.stop_job(processing_jobs.JOBS, name)

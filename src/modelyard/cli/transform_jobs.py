@@ -6,8 +6,6 @@ Talks to the server over HTTP only, with SageMaker's request and response shapes
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from modelyard.cli import jobs
 from modelyard.cli.common import (
     JSON_OPTION,
     client,
@@ -22,7 +21,6 @@ from modelyard.cli.common import (
     err_console,
     handled,
     print_json,
-    print_listing,
 )
 from modelyard.errors import ValidationError
 from modelyard.sdk import transform_jobs
@@ -55,10 +53,7 @@ def create(
 ) -> None:
     """Create a transform job; exit code 1 if, waited for, it does not complete."""
     if body is not None:
-        try:
-            request = json.loads(body.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValidationError(f"{body} is not JSON: {exc}", field="body") from exc
+        request = jobs.read_request(body)
     else:
         request = _request_from_options(
             name,
@@ -171,17 +166,20 @@ def _size(count: int) -> str:
 @app.command("list")
 @handled
 def list_jobs(
-    name_contains: str | None = typer.Option(None, "--name-contains", help="Part of the name."),
-    status: str | None = typer.Option(None, "--status", help="InProgress, Completed, ..."),
-    max_results: int = typer.Option(100, "--max-results", min=1, max=100),
+    name_contains: str | None = jobs.NAME_CONTAINS_OPTION,
+    status: str | None = jobs.STATUS_OPTION,
+    max_results: int = jobs.MAX_RESULTS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List transform jobs, newest first."""
-    found = transform_jobs.list_jobs(
-        client(), NameContains=name_contains, StatusEquals=status, MaxResults=max_results
+    jobs.list_jobs(
+        transform_jobs.JOBS,
+        _COLUMNS,
+        name_contains=name_contains,
+        status=status,
+        max_results=max_results,
+        as_json=as_json,
     )
-    summaries: list[dict[str, Any]] = found["TransformJobSummaries"]
-    print_listing(summaries, _COLUMNS, as_json=as_json, title="Transform jobs")
 
 
 @app.command()
@@ -202,8 +200,7 @@ def wait(name: str = typer.Argument(..., help="The transform job's name.")) -> N
 @handled
 def stop(name: str = typer.Argument(..., help="The transform job's name.")) -> None:
     """Stop a running job (Stopping, then Stopped once its replicas are gone)."""
-    transform_jobs.stop(client(), name)
-    console.print(f"stopping {name}", highlight=False)
+    jobs.stop_job(transform_jobs.JOBS, name)
 
 
 @app.command()
@@ -213,6 +210,4 @@ def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Stream until the job ends."),
 ) -> None:
     """Print the job's log: progress, events, and its replicas' output."""
-    for line in transform_jobs.log_lines(client(), name, follow=follow):
-        sys.stdout.write(f"{line}\n")
-        sys.stdout.flush()
+    jobs.print_lines(transform_jobs.log_lines(client(), name, follow=follow))
