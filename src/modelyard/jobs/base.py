@@ -22,7 +22,9 @@ before their launch was recorded fail with a reason naming the step they were in
 Shutting the server down stops the workers, never the jobs.
 
 Subclasses name their status vocabulary (:class:`Phases`) and implement the
-``_prepare`` / ``_collect`` / ``_outcome`` hooks; everything else is here.
+``_prepare`` / ``_collect`` / ``_outcome`` hooks; everything else is here, or, for
+what transform jobs share too (the create steps, the workers, stop, the restart loop),
+in :class:`modelyard.jobs.workers.JobWorkers`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from modelyard.catalog.base import Catalog, MetricPoint, ResourceRecord
 from modelyard.config import Settings
@@ -43,10 +45,9 @@ from modelyard.errors import (
     ModelyardError,
     NotFoundError,
 )
-from modelyard.ids import ResourceKind, utcnow
+from modelyard.ids import utcnow
 from modelyard.jobs import job_logs
 from modelyard.jobs.job import (
-    ACTIVE_STATUSES,
     FAILED,
     HOST_COUNT_KEY,
     HOSTS_KEY,
@@ -58,10 +59,9 @@ from modelyard.jobs.job import (
     Job,
     JobFailedError,
     Outcome,
-    Phases,
     host_order,
 )
-from modelyard.jobs.record import JobRecord
+from modelyard.jobs.workers import JobWorkers
 from modelyard.runtime.base import ContainerSpec, Handle, Runtime
 
 log = logging.getLogger(__name__)
@@ -75,15 +75,8 @@ class _ShuttingDownError(Exception):
     """The server is shutting down: leave the job as the catalog says."""
 
 
-class JobController(abc.ABC):
+class JobController(JobWorkers):
     """Runs jobs of one kind through their lifecycle (see the module doc)."""
-
-    kind: ClassVar[ResourceKind]
-    phases: ClassVar[Phases] = Phases()
-    #: How messages name a job of this kind ("training job").
-    noun: ClassVar[str] = "job"
-    #: Status messages (SecondaryStatusTransitions' StatusMessage) by secondary status.
-    status_messages: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -95,22 +88,12 @@ class JobController(abc.ABC):
         poll_interval_s: float = 0.1,
         periodic_interval_s: float = 10.0,
     ) -> None:
-        self.catalog = catalog
+        super().__init__(catalog)
         self.runtime = runtime
         self.settings = settings
         self.stop_grace_s = settings.stop_grace_s if stop_grace_s is None else stop_grace_s
         self.poll_interval_s = poll_interval_s
         self.periodic_interval_s = periodic_interval_s
-        self.record = JobRecord(
-            catalog,
-            self.kind,
-            self.phases,
-            noun=self.noun,
-            status_messages=self.status_messages,
-        )
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._shutdown = threading.Event()
 
     # -- hooks ---------------------------------------------------------------
 
@@ -118,13 +101,13 @@ class JobController(abc.ABC):
     def _prepare(self, job: Job) -> dict[str, ContainerSpec]:
         """Get everything ready and say what to launch on each host (by host name)."""
 
-    def _on_running(self, job: Job, resumed: bool) -> None:  # noqa: B027 - optional hook
+    def _on_running(self, job: Job, resumed: bool) -> None:
         """Called once the hosts run (again, after a restart, when ``resumed``)."""
 
-    def _periodic(self, job: Job) -> None:  # noqa: B027 - optional hook
+    def _periodic(self, job: Job) -> None:
         """Called every ``periodic_interval_s`` while the hosts run."""
 
-    def _after_exit(self, job: Job) -> None:  # noqa: B027 - optional hook
+    def _after_exit(self, job: Job) -> None:
         """Called once every host has exited, before :meth:`_collect`."""
 
     @abc.abstractmethod
@@ -138,7 +121,7 @@ class JobController(abc.ABC):
     def _max_runtime_s(self, job: Job) -> float | None:
         return None
 
-    def _release(self, job: Job) -> None:  # noqa: B027 - optional hook
+    def _release(self, job: Job) -> None:
         """Called once the job has ended (not when the server shuts down): free disk space."""
 
     def _leave(self, job: Job) -> None:
@@ -150,9 +133,6 @@ class JobController(abc.ABC):
 
     # -- reading -------------------------------------------------------------
 
-    def get(self, name: str) -> ResourceRecord:
-        return self.catalog.get(self.kind, name)
-
     def metrics(self, name: str, metric: str | None = None) -> list[MetricPoint]:
         return self.catalog.metric_points(self.kind, name, metric)
 
@@ -162,16 +142,6 @@ class JobController(abc.ABC):
         """Give a freshly created job its worker."""
         job = Job(name=record.name, spec=record.spec, hosts=hosts)
         self._run_worker(job, resumed=False)
-
-    def _run_worker(self, job: Job, *, resumed: bool) -> None:
-        with self._lock:
-            if job.name in self._jobs:
-                return
-            self._jobs[job.name] = job
-        job.thread = threading.Thread(
-            target=self._work, args=(job, resumed), name=f"job-{job.name}", daemon=True
-        )
-        job.thread.start()
 
     def _work(self, job: Job, resumed: bool) -> None:
         ended = True
@@ -338,38 +308,11 @@ class JobController(abc.ABC):
         with contextlib.suppress(ModelyardError):
             self._finish(job, Outcome(FAILED, self.phases.failed, reason[:1024]), {})
 
-    # -- stopping ------------------------------------------------------------
-
-    def stop(self, name: str) -> ResourceRecord:
-        """Record Stopping, then stop the job's containers (asynchronously)."""
-        record = self.record.request_stop(name)
-        with self._lock:
-            job = self._jobs.get(name)
-        if job is not None:
-            job.stop_requested.set()
-        return record
-
     # -- restarting ----------------------------------------------------------
 
-    def reconcile(self) -> None:
-        """Resume supervising every job the catalog says is active (see the module doc)."""
-        for status in ACTIVE_STATUSES:
-            token = None
-            while True:
-                page = self.catalog.list(self.kind, status=status, next_token=token)
-                for record in page.records:
-                    try:
-                        self._resume(record)
-                    except Exception:
-                        log.exception("resuming %s %s failed", self.kind.value, record.name)
-                token = page.next_token
-                if not token:
-                    break
-
     def _resume(self, record: ResourceRecord) -> None:
-        with self._lock:
-            if record.name in self._jobs:
-                return
+        if self._is_kept(record.name):
+            return
         hosts_state: dict[str, str] = record.state.get(HOSTS_KEY) or {}
         count = int(record.state.get(HOST_COUNT_KEY) or 0)
         job = Job(name=record.name, spec=record.spec, hosts=sorted(hosts_state, key=host_order))
@@ -416,9 +359,7 @@ class JobController(abc.ABC):
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Stop the workers (never the jobs): the next server re-adopts them."""
-        self._shutdown.set()
-        with self._lock:
-            threads = [job.thread for job in self._jobs.values() if job.thread is not None]
+        threads = self._stop_workers()
         deadline = time.monotonic() + timeout_s
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))

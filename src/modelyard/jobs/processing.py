@@ -56,7 +56,6 @@ from modelyard.data import stage_channel
 from modelyard.data.datasets import DatasetError, materialize
 from modelyard.data.datasets.writer import DEFAULT_ROWS_PER_PART
 from modelyard.errors import (
-    AlreadyExistsError,
     ImageBuildError,
     ModelyardError,
     NotFoundError,
@@ -162,11 +161,7 @@ class ProcessingController(JobController):
         """CreateProcessingJob: validate, write the row, start the worker."""
         spec = validate_processing_request(body)
         name = spec["ProcessingJobName"]
-        with contextlib.suppress(NotFoundError):
-            self.get(name)
-            raise AlreadyExistsError(
-                f"processing job {name!r} already exists", field="ProcessingJobName"
-            )
+        self._check_free_name(name, "ProcessingJobName")
         self._check_image(spec)
         for field, uri in output_buckets(spec):
             bucket = parse_s3_uri(uri, field=field).bucket
@@ -176,17 +171,7 @@ class ProcessingController(JobController):
                     field=field,
                 )
         count = host_count(spec)
-        try:
-            self.catalog.create(self.kind, name, spec=spec, state={HOST_COUNT_KEY: count})
-        except AlreadyExistsError as exc:
-            raise AlreadyExistsError(exc.message, field="ProcessingJobName") from exc
-        record = self.catalog.transition(
-            self.kind,
-            name,
-            "InProgress",
-            secondary_status=self.phases.starting,
-            message=self._message(self.phases.starting),
-        )
+        record = self._record_created(name, spec, {HOST_COUNT_KEY: count}, "ProcessingJobName")
         self._start(record, [f"algo-{i}" for i in range(1, count + 1)])
         return record
 
@@ -196,13 +181,7 @@ class ProcessingController(JobController):
 
     def list_summaries(self, **filters: Any) -> dict[str, Any]:
         """ListProcessingJobs: ``ProcessingJobSummaries`` and ``NextToken``."""
-        page = self.catalog.list(self.kind, **filters)
-        body: dict[str, Any] = {
-            "ProcessingJobSummaries": [processing_describe.summary(r) for r in page.records]
-        }
-        if page.next_token:
-            body["NextToken"] = page.next_token
-        return body
+        return self._summaries("ProcessingJobSummaries", processing_describe.summary, filters)
 
     def _check_image(self, spec: dict[str, Any]) -> None:
         tag = image_uri(spec)

@@ -35,7 +35,6 @@ side effect; see :mod:`modelyard.jobs.base` for stop, max runtime and restart):
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import shutil
 import sys
@@ -55,7 +54,6 @@ from modelyard.container.jobdir import (
 from modelyard.container.paths import JobPaths
 from modelyard.data import validate_channel
 from modelyard.errors import (
-    AlreadyExistsError,
     ImageBuildError,
     ModelyardError,
     NotFoundError,
@@ -152,11 +150,7 @@ class TrainingController(JobController):
         """CreateTrainingJob: validate everything, write the row, start the worker."""
         spec = validate_training_request(body)
         name = spec["TrainingJobName"]
-        with contextlib.suppress(NotFoundError):
-            self.get(name)
-            raise AlreadyExistsError(
-                f"training job {name!r} already exists", field="TrainingJobName"
-            )
+        self._check_free_name(name, "TrainingJobName")
         image = self._check_image(spec)
         self._check_buckets(spec)
         mode = input_mode(spec)
@@ -169,19 +163,8 @@ class TrainingController(JobController):
         else:
             algorithms.check_builtin_request(builtin, spec)
             state[BUILTIN_ALGORITHM_KEY] = builtin.framework
-        count = host_count(spec)
-        try:
-            self.catalog.create(self.kind, name, spec=spec, state=state)
-        except AlreadyExistsError as exc:
-            raise AlreadyExistsError(exc.message, field="TrainingJobName") from exc
-        record = self.catalog.transition(
-            self.kind,
-            name,
-            "InProgress",
-            secondary_status=self.phases.starting,
-            message=self._message(self.phases.starting),
-        )
-        self._start(record, host_names(count))
+        record = self._record_created(name, spec, state, "TrainingJobName")
+        self._start(record, host_names(host_count(spec)))
         return record
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -193,13 +176,7 @@ class TrainingController(JobController):
 
     def list_summaries(self, **filters: Any) -> dict[str, Any]:
         """ListTrainingJobs: ``TrainingJobSummaries`` and ``NextToken``."""
-        page = self.catalog.list(self.kind, **filters)
-        body: dict[str, Any] = {
-            "TrainingJobSummaries": [training_describe.summary(r) for r in page.records]
-        }
-        if page.next_token:
-            body["NextToken"] = page.next_token
-        return body
+        return self._summaries("TrainingJobSummaries", training_describe.summary, filters)
 
     # -- create-time checks --------------------------------------------------
 

@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from modelyard.catalog.base import Catalog, ResourceRecord
 from modelyard.config import Settings
-from modelyard.errors import AlreadyExistsError, ModelyardError, NotFoundError, ValidationError
+from modelyard.errors import ModelyardError, NotFoundError, ValidationError
 from modelyard.hosting.model_data import ModelData
 from modelyard.hosting.models import model_version
 from modelyard.hosting.replicas import TRANSFORM_KIND_VALUE, ReplicaLauncher
@@ -63,11 +62,11 @@ from modelyard.jobs.job import (
     Outcome,
     Phases,
 )
-from modelyard.jobs.record import JobRecord
 from modelyard.jobs.transform_inputs import has_inputs
 from modelyard.jobs.transform_replicas import JobLog
 from modelyard.jobs.transform_run import JobStoppedError, ShuttingDownError, TransformRun
 from modelyard.jobs.transform_spec import OUTPUT_URI_FIELD, output_uri, validate_transform_request
+from modelyard.jobs.workers import JobWorkers
 from modelyard.runtime.base import Runtime
 from modelyard.runtime.logfile import read_log_lines
 from modelyard.store.base import Store
@@ -77,11 +76,12 @@ log = logging.getLogger(__name__)
 LOG_FILE = "job.log"
 
 
-class TransformController:
+class TransformController(JobWorkers):
     """Runs transform jobs (see the module doc); one per control-plane process."""
 
     kind = ResourceKind.TRANSFORM_JOB
     noun = "transform job"
+    thread_prefix = "transform"
     phases = Phases(
         starting="Starting",
         preparing="Preparing",
@@ -113,7 +113,7 @@ class TransformController:
         launcher: ReplicaLauncher | None = None,
         progress_interval_s: float = 1.0,
     ) -> None:
-        self.catalog = catalog
+        super().__init__(catalog)
         self.store = store
         self.images = images
         self.settings = settings
@@ -121,16 +121,6 @@ class TransformController:
         self.model_data = ModelData(store, settings.home / "hosting" / "models")
         self.jobs_dir = settings.home / "jobs" / "transform"
         self.progress_interval_s = progress_interval_s
-        self.record = JobRecord(
-            catalog,
-            self.kind,
-            self.phases,
-            noun=self.noun,
-            status_messages=self.status_messages,
-        )
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._shutdown = threading.Event()
 
     # -- the API's operations ------------------------------------------------
 
@@ -138,11 +128,7 @@ class TransformController:
         """CreateTransformJob: validate, write the row, start the worker."""
         spec = validate_transform_request(body)
         name = spec["TransformJobName"]
-        with contextlib.suppress(NotFoundError):
-            self.get(name)
-            raise AlreadyExistsError(
-                f"transform job {name!r} already exists", field="TransformJobName"
-            )
+        self._check_free_name(name, "TransformJobName")
         self._check_model(spec["ModelName"])
         bucket = output_uri(spec).bucket
         if not self.store.bucket_exists(bucket):
@@ -153,17 +139,7 @@ class TransformController:
             )
         has_inputs(self.store, spec)
         count = int(spec["TransformResources"]["InstanceCount"])
-        try:
-            self.catalog.create(self.kind, name, spec=spec, state={HOST_COUNT_KEY: count})
-        except AlreadyExistsError as exc:
-            raise AlreadyExistsError(exc.message, field="TransformJobName") from exc
-        record = self.catalog.transition(
-            self.kind,
-            name,
-            "InProgress",
-            secondary_status=self.phases.starting,
-            message=self.record.message(self.phases.starting),
-        )
+        record = self._record_created(name, spec, {HOST_COUNT_KEY: count}, "TransformJobName")
         self._run_worker(Job(name=name, spec=spec, hosts=_hosts(count)), resumed=False)
         return record
 
@@ -177,31 +153,13 @@ class TransformController:
                 field="ModelName",
             ) from exc
 
-    def get(self, name: str) -> ResourceRecord:
-        return self.catalog.get(self.kind, name)
-
     def describe(self, name: str) -> dict[str, Any]:
         """DescribeTransformJob's response shape, with modelyard's ``TransformProgress``."""
         return transform_describe.describe(self.get(name))
 
     def list_summaries(self, **filters: Any) -> dict[str, Any]:
         """ListTransformJobs: ``TransformJobSummaries`` and ``NextToken``."""
-        page = self.catalog.list(self.kind, **filters)
-        body: dict[str, Any] = {
-            "TransformJobSummaries": [transform_describe.summary(r) for r in page.records]
-        }
-        if page.next_token:
-            body["NextToken"] = page.next_token
-        return body
-
-    def stop(self, name: str) -> ResourceRecord:
-        """StopTransformJob: Stopping at once; Stopped once the replicas are gone."""
-        record = self.record.request_stop(name)
-        with self._lock:
-            job = self._jobs.get(name)
-        if job is not None:
-            job.stop_requested.set()
-        return record
+        return self._summaries("TransformJobSummaries", transform_describe.summary, filters)
 
     def log_path(self, name: str) -> Path:
         return self.jobs_dir / name / LOG_FILE
@@ -224,16 +182,6 @@ class TransformController:
         )
 
     # -- the worker ------------------------------------------------------------
-
-    def _run_worker(self, job: Job, *, resumed: bool) -> None:
-        with self._lock:
-            if job.name in self._jobs:
-                return
-            self._jobs[job.name] = job
-        job.thread = threading.Thread(
-            target=self._work, args=(job, resumed), name=f"transform-{job.name}", daemon=True
-        )
-        job.thread.start()
 
     def _work(self, job: Job, resumed: bool) -> None:
         run = TransformRun(self, job, JobLog(self.log_path(job.name)), resumed=resumed)
@@ -285,25 +233,9 @@ class TransformController:
 
     # -- restarting ----------------------------------------------------------
 
-    def reconcile(self) -> None:
-        """Resume every job the catalog says is active (see the module doc)."""
-        for status in ACTIVE_STATUSES:
-            token = None
-            while True:
-                page = self.catalog.list(self.kind, status=status, next_token=token)
-                for record in page.records:
-                    try:
-                        self._resume(record)
-                    except Exception:
-                        log.exception("resuming transform job %s failed", record.name)
-                token = page.next_token
-                if not token:
-                    break
-
     def _resume(self, record: ResourceRecord) -> None:
-        with self._lock:
-            if record.name in self._jobs:
-                return
+        if self._is_kept(record.name):
+            return
         for handle in self.launcher.running_for(record.name, TRANSFORM_KIND_VALUE):
             with contextlib.suppress(Exception):
                 handle.stop(self.settings.endpoint_stop_grace_s)
@@ -319,10 +251,7 @@ class TransformController:
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
         """Stop the workers and their replicas; the jobs stay InProgress for the next server."""
-        self._shutdown.set()
-        with self._lock:
-            threads = [job.thread for job in self._jobs.values() if job.thread is not None]
-        for thread in threads:
+        for thread in self._stop_workers():
             thread.join(timeout_s)
 
 
