@@ -107,6 +107,30 @@ def test_spans_agree_across_the_three_paths() -> None:
         assert got == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0xCED7230A, 0, 1, 0x0ACED723]), max_size=80))
+def test_magic_words_are_found_like_a_plain_search(words: list[int]) -> None:
+    """By groups of 8 words when each holds at most one, else the plain way: same answer."""
+    array = np.asarray(words, dtype="<u4")
+    found = recordio._magic_words(array)
+    assert found.tolist() == np.flatnonzero(array == 0xCED7230A).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.binary(min_size=24, max_size=200), payloads), max_size=30))
+def test_chained_spans_agree_with_the_header_walk(items: list[bytes]) -> None:
+    """Long parts (one magic per group of 8 words), short ones, payloads holding the magic."""
+    framed = np.frombuffer(frame(items), dtype=np.uint8)
+    starts, lengths, _ = recordio._scan(framed)
+    chained = recordio._chained_spans(framed) if framed.size else None
+    if chained is not None:
+        assert chained[0].tolist() == starts.tolist()
+        assert chained[1].tolist() == lengths.tolist()
+    data, found_starts, found_lengths = record_spans(framed)
+    got = [data[s : s + n].tobytes() for s, n in zip(found_starts, found_lengths, strict=True)]
+    assert got == items
+
+
 def test_write_recordio_returns_bytes_written() -> None:
     stream = io.BytesIO()
     assert write_recordio(stream, b"abcde") == 16
