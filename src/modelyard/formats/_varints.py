@@ -86,7 +86,8 @@ def decode_short_varint_runs(
 
     Regular: run ``i`` holds ``expected[i]`` varints (a sparse row: as many keys
     as values), none longer than 2 bytes. ``None`` otherwise, and
-    ``decode_packed_varints`` then says what is wrong.
+    ``decode_packed_varints`` then says what is wrong. Runs holding as many
+    bytes as varints (every key below 128) are one copy.
 
     The runs are copied end to end after a zero byte. A varint of at most 2
     bytes is then read from the pair (the byte before its last byte, its last
@@ -100,6 +101,11 @@ def decode_short_varint_runs(
         if bool(sizes[:first].any()):
             return None
         starts, sizes, expected = starts[first:], sizes[first:], expected[first:]
+    if int(sizes.sum()) == int(expected.sum()):  # as many bytes as keys: all of one byte?
+        single = compact(buffer, starts, sizes)
+        if not np.array_equal(sizes, expected) or bool((single >= 0x80).any()):
+            return None
+        return single.astype(np.int32)
     data = compact(buffer, starts, sizes, lead=1)
     at = np.flatnonzero(data[1:] < 0x80)  # the byte before the last byte of each varint
     # The k-th varint, k the running total up to run i, must end where run i ends (a run

@@ -147,11 +147,14 @@ def test_compact_copies_ranges_end_to_end(case: tuple[Any, Any, Any], lead: int)
 
 
 @st.composite
-def key_runs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
+def key_runs(
+    draw: st.DrawFn,
+    keys: st.SearchStrategy[int] = st.integers(0, 2**14 - 1) | st.integers(0, 2**21),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
     """Packed varint runs, each after a length byte as in a record; keys mostly < 2**14."""
     runs = draw(
         st.lists(
-            st.lists(st.integers(0, 2**14 - 1) | st.integers(0, 2**21), max_size=12),
+            st.lists(keys, max_size=12),
             min_size=1,
             max_size=12,
         )
@@ -170,7 +173,7 @@ def key_runs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
 
 
 @settings(max_examples=200, deadline=None)
-@given(key_runs())
+@given(key_runs() | key_runs(st.integers(0, 127)))
 def test_short_varint_runs_decode_or_step_aside(case: tuple[Any, Any, Any, Any]) -> None:
     buffer, starts, ends, runs = case
     counts = np.asarray([len(keys) for keys in runs], dtype=np.int64)
@@ -186,3 +189,18 @@ def test_short_varint_runs_decode_or_step_aside(case: tuple[Any, Any, Any, Any])
             wrong = counts.copy()
             wrong[np.argmax(counts)] += change
             assert decode_short_varint_runs(buffer, starts, ends, wrong) is None
+
+
+@pytest.mark.parametrize(
+    ("runs", "counts"),
+    [
+        ([[300], [5, 6]], [2, 2]),  # as many bytes as keys, but one key takes two
+        ([[1, 2], [3, 4]], [1, 3]),  # one-byte keys, one too many in the first run
+    ],
+)
+def test_one_byte_runs_that_do_not_fit_step_aside(runs: list[list[int]], counts: list[int]) -> None:
+    payloads = [b"".join(varint(key) for key in keys) for keys in runs]
+    buffer = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+    ends = np.cumsum([len(p) for p in payloads])
+    starts = ends - [len(p) for p in payloads]
+    assert decode_short_varint_runs(buffer, starts, ends, np.asarray(counts)) is None
