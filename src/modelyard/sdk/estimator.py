@@ -16,26 +16,31 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any, ClassVar, TypeVar
 
 from modelyard.ids import unique_name_from_base
-from modelyard.sdk import sourcedir, training_jobs
+from modelyard.sdk import naming, sourcedir, training_jobs, training_request
 from modelyard.sdk.compile import CompileMixin
-from modelyard.sdk.inputs import Inputs, TrainingInput, channels_from_inputs
+from modelyard.sdk.estimator_deploy import EstimatorDeployMixin
+from modelyard.sdk.inputs import Inputs
 from modelyard.sdk.session import Session
 from modelyard.sdk.training_jobs import TrainingJob
+from modelyard.sdk.training_request import (
+    DEFAULT_ROLE,
+    JOB_NAME_HP,
+    LOG_LEVEL_HP,
+    PROGRAM_HP,
+    REGION_HP,
+    SUBMIT_DIR_HP,
+    json_or_raw,
+)
 
 log = logging.getLogger(__name__)
 
-PROGRAM_HP = "sagemaker_program"
-SUBMIT_DIR_HP = "sagemaker_submit_directory"
-LOG_LEVEL_HP = "sagemaker_container_log_level"
-JOB_NAME_HP = "sagemaker_job_name"
-REGION_HP = "sagemaker_region"
-DEFAULT_ROLE = "arn:aws:iam::000000000000:role/modelyard"
-
 E = TypeVar("E", bound="EstimatorBase")
+
+#: sagemaker's ``base_from_name``, under the name the parity tests know.
+_base_from_name = naming.base_from_name
 
 
 def get_execution_role(sagemaker_session: Session | None = None) -> str:
@@ -45,12 +50,10 @@ def get_execution_role(sagemaker_session: Session | None = None) -> str:
 
 def base_name_from_image(image: str, default: str = "estimator") -> str:
     """``sklearn`` from ``sklearn:1.5`` (sagemaker's rule: the repository name)."""
-    repository = image.rsplit("/", 1)[-1].split(":", 1)[0]
-    cleaned = re.sub(r"[^A-Za-z0-9-]+", "-", repository).strip("-")
-    return cleaned or default
+    return naming.base_name_from_image(image, default)
 
 
-class EstimatorBase(CompileMixin):
+class EstimatorBase(CompileMixin, EstimatorDeployMixin):
     """What every estimator shares: the job request, ``fit``, ``attach``, ``model_data``."""
 
     def __init__(
@@ -179,50 +182,7 @@ class EstimatorBase(CompileMixin):
             self._script_mode_hyperparameters(code_dir, script)
 
     def _training_request(self, inputs: Inputs | None) -> dict[str, Any]:
-        algorithm: dict[str, Any] = {
-            "TrainingImage": self.training_image_uri(),
-            "TrainingInputMode": self.input_mode,
-        }
-        if self.metric_definitions:
-            algorithm["MetricDefinitions"] = self.metric_definitions
-        if self.container_entry_point:
-            algorithm["ContainerEntrypoint"] = self.container_entry_point
-        if self.container_arguments:
-            algorithm["ContainerArguments"] = self.container_arguments
-        request: dict[str, Any] = {
-            "TrainingJobName": self._current_job_name,
-            "AlgorithmSpecification": algorithm,
-            "RoleArn": self.role or DEFAULT_ROLE,
-            "OutputDataConfig": {"S3OutputPath": self.output_path},
-            "ResourceConfig": {
-                "InstanceType": self.instance_type,
-                "InstanceCount": self.instance_count,
-                "VolumeSizeInGB": self.volume_size,
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": self.max_run},
-            "HyperParameters": self.hyperparameters(),
-        }
-        channels = channels_from_inputs(inputs) or []
-        if self.model_uri:
-            model = TrainingInput(
-                self.model_uri,
-                input_mode="File",
-                distribution="FullyReplicated",
-                content_type="application/x-sagemaker-model",
-            )
-            channels.append({**model.config, "ChannelName": self.model_channel_name})
-        if channels:
-            request["InputDataConfig"] = channels
-        if self.environment:
-            request["Environment"] = dict(self.environment)
-        if self.checkpoint_s3_uri:
-            checkpoint = {"S3Uri": self.checkpoint_s3_uri}
-            if self.checkpoint_local_path:
-                checkpoint["LocalPath"] = self.checkpoint_local_path
-            request["CheckpointConfig"] = checkpoint
-        if self.tags:
-            request["Tags"] = self.tags
-        return request
+        return training_request.training_request(self, inputs)
 
     # -- after training --------------------------------------------------------
 
@@ -252,111 +212,6 @@ class EstimatorBase(CompileMixin):
         output = (self.output_path or "").rstrip("/")
         return f"{output}/{self._current_job_name}/output/model.tar.gz"
 
-    # -- deploying -------------------------------------------------------------
-
-    def create_model(self, **kwargs: Any) -> Any:
-        """A :class:`~modelyard.sdk.model.Model` of the latest job (subclasses decide which)."""
-        raise NotImplementedError
-
-    def deploy(
-        self,
-        initial_instance_count: int | None = None,
-        instance_type: str | None = None,
-        serializer: Any = None,
-        deserializer: Any = None,
-        accelerator_type: str | None = None,
-        endpoint_name: str | None = None,
-        use_compiled_model: bool = False,
-        wait: bool = True,
-        model_name: str | None = None,
-        kms_key: str | None = None,
-        data_capture_config: Any = None,
-        tags: list[dict[str, str]] | None = None,
-        serverless_inference_config: Any = None,
-        async_inference_config: Any = None,
-        volume_size: int | None = None,
-        model_data_download_timeout: int | None = None,
-        container_startup_health_check_timeout: int | None = None,
-        inference_recommendation_id: str | None = None,
-        explainer_config: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Deploy the latest job's model to an endpoint; the predictor of it (sagemaker's
-        ``EstimatorBase.deploy``: model and endpoint are named after the job's base name)."""
-        job = self._latest()
-        described = job.describe()
-        if described.get("TrainingJobStatus") != "Completed":
-            raise ValueError(
-                f"training job {job.job_name} is {described.get('TrainingJobStatus')}: "
-                "only a Completed job's model can be deployed"
-            )
-        base = self.base_job_name or base_name_from_image(self.training_image_uri())
-        default_name = unique_name_from_base(base)
-        model = self.create_model(**kwargs)
-        model.name = model_name or default_name
-        return model.deploy(
-            initial_instance_count=initial_instance_count,
-            instance_type=instance_type,
-            serializer=serializer,
-            deserializer=deserializer,
-            accelerator_type=accelerator_type,
-            endpoint_name=endpoint_name or default_name,
-            tags=tags or self.tags,
-            wait=wait,
-            kms_key=kms_key,
-            data_capture_config=data_capture_config,
-            serverless_inference_config=serverless_inference_config,
-            async_inference_config=async_inference_config,
-            volume_size=volume_size,
-            model_data_download_timeout=model_data_download_timeout,
-            container_startup_health_check_timeout=container_startup_health_check_timeout,
-        )
-
-    def transformer(
-        self,
-        instance_count: int,
-        instance_type: str,
-        strategy: str | None = None,
-        assemble_with: str | None = None,
-        output_path: str | None = None,
-        output_kms_key: str | None = None,
-        accept: str | None = None,
-        env: dict[str, str] | None = None,
-        max_concurrent_transforms: int | None = None,
-        max_payload: int | None = None,
-        tags: list[dict[str, str]] | None = None,
-        role: str | None = None,
-        volume_kms_key: str | None = None,
-        vpc_config_override: Any = "VPC_CONFIG_DEFAULT",
-        enable_network_isolation: bool | None = None,
-        model_name: str | None = None,
-        **model_options: Any,
-    ) -> Any:
-        """A ``Transformer`` of the latest job's model (sagemaker's; the model is named
-        after the job unless ``model_name``; framework options such as
-        ``model_server_workers`` or ``entry_point`` go to ``create_model``)."""
-        from modelyard.sdk.transformer import for_estimator
-
-        if role is not None:
-            model_options["role"] = role
-        return for_estimator(
-            self,
-            instance_count,
-            instance_type,
-            model_name=model_name,
-            env=env,
-            model_options=model_options,
-            strategy=strategy,
-            assemble_with=assemble_with,
-            output_path=output_path,
-            output_kms_key=output_kms_key,
-            accept=accept,
-            max_concurrent_transforms=max_concurrent_transforms,
-            max_payload=max_payload,
-            tags=tags,
-            volume_kms_key=volume_kms_key,
-        )
-
     @classmethod
     def attach(
         cls: type[E],
@@ -378,37 +233,7 @@ class EstimatorBase(CompileMixin):
     def _prepare_init_params_from_job_description(
         cls, described: dict[str, Any], model_channel_name: str = "model"
     ) -> dict[str, Any]:
-        algorithm = described["AlgorithmSpecification"]
-        resource = described["ResourceConfig"]
-        params: dict[str, Any] = {
-            "role": described.get("RoleArn"),
-            "instance_count": resource.get("InstanceCount"),
-            "instance_type": resource.get("InstanceType"),
-            "volume_size": resource.get("VolumeSizeInGB", 30),
-            "max_run": described.get("StoppingCondition", {}).get("MaxRuntimeInSeconds"),
-            "input_mode": algorithm.get("TrainingInputMode", "File"),
-            "output_path": described["OutputDataConfig"]["S3OutputPath"],
-            "base_job_name": _base_from_name(described["TrainingJobName"]),
-            "hyperparameters": dict(described.get("HyperParameters") or {}),
-            "image_uri": algorithm.get("TrainingImage"),
-            "metric_definitions": algorithm.get("MetricDefinitions"),
-            "environment": described.get("Environment") or None,
-        }
-        checkpoint = described.get("CheckpointConfig")
-        if checkpoint:
-            params["checkpoint_s3_uri"] = checkpoint.get("S3Uri")
-            params["checkpoint_local_path"] = checkpoint.get("LocalPath")
-        for channel in described.get("InputDataConfig") or []:
-            if channel["ChannelName"] == model_channel_name:
-                params["model_channel_name"] = model_channel_name
-                params["model_uri"] = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        return params
-
-
-def _base_from_name(job_name: str) -> str:
-    """``sklearn`` from ``sklearn-2024-01-01-00-00-00-000`` (sagemaker's ``base_from_name``)."""
-    match = re.match(r"^(.+)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}", job_name)
-    return match.group(1) if match else job_name
+        return training_request.init_params_from_description(described, model_channel_name)
 
 
 class Estimator(EstimatorBase):
@@ -475,11 +300,11 @@ class Framework(EstimatorBase):
     def _model_source_dir(self) -> str | None:
         """Where the trained code went (``sagemaker_submit_directory``), else ``source_dir``."""
         uploaded = self._script_hyperparameters.get(SUBMIT_DIR_HP)
-        return str(_json_or_raw(uploaded)) if uploaded else self.source_dir
+        return str(json_or_raw(uploaded)) if uploaded else self.source_dir
 
     def _model_entry_point(self) -> str | None:
         program = self._script_hyperparameters.get(PROGRAM_HP)
-        return str(_json_or_raw(program)) if program else self.entry_point
+        return str(json_or_raw(program)) if program else self.entry_point
 
     def training_image_uri(self) -> str:
         """``image_uri``, else the server's framework image for ``framework_version``."""
@@ -498,21 +323,4 @@ class Framework(EstimatorBase):
         cls, described: dict[str, Any], model_channel_name: str = "model"
     ) -> dict[str, Any]:
         params = super()._prepare_init_params_from_job_description(described, model_channel_name)
-        raw: dict[str, str] = params.pop("hyperparameters")
-        decoded = {k: _json_or_raw(v) for k, v in raw.items()}
-        params["entry_point"] = decoded.pop(PROGRAM_HP, None)
-        params["source_dir"] = decoded.pop(SUBMIT_DIR_HP, None)
-        level = decoded.pop(LOG_LEVEL_HP, None)
-        if isinstance(level, int):
-            params["container_log_level"] = level
-        decoded.pop(JOB_NAME_HP, None)
-        decoded.pop(REGION_HP, None)
-        params["hyperparameters"] = decoded
-        return params
-
-
-def _json_or_raw(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+        return training_request.decode_framework_params(params)

@@ -18,21 +18,22 @@ accepted and ignored, so SageMaker code runs unchanged.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from modelyard.formats.deserializers import BaseDeserializer
 from modelyard.formats.serializers import BaseSerializer
 from modelyard.ids import unique_name_from_base
-from modelyard.sdk import sourcedir
+from modelyard.sdk import naming, sourcedir
 from modelyard.sdk.hosting import production_variant, session_of
 from modelyard.sdk.predictor import Predictor
+from modelyard.sdk.serving import TransformerMixin, predictor_of, serve_variant
 
 if TYPE_CHECKING:
     from modelyard.sdk.compile import CompiledModel
     from modelyard.sdk.data_capture import DataCaptureConfig
     from modelyard.sdk.session import Session
+    from modelyard.sdk.transformer import Transformer
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +48,14 @@ PredictorFactory = Callable[..., Any]
 
 def base_name_from_image(image: str, default: str = "Model") -> str:
     """``sklearn`` from ``sklearn:1.5`` (sagemaker's ``base_name_from_image``)."""
-    repository = image.rsplit("/", 1)[-1].split(":", 1)[0]
-    cleaned = re.sub(r"[^A-Za-z0-9-]+", "-", repository).strip("-")
-    return cleaned or default
+    return naming.base_name_from_image(image, default)
 
 
-def base_from_name(name: str) -> str:
-    """``sklearn`` from ``sklearn-2024-01-01-00-00-00-000`` (sagemaker's ``base_from_name``)."""
-    match = re.match(r"^(.+)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}", name)
-    return match.group(1) if match else name
+#: sagemaker's ``base_from_name``: ``sklearn`` from ``sklearn-2024-01-01-00-00-00-000``.
+base_from_name = naming.base_from_name
 
 
-class Model:
+class Model(TransformerMixin):
     """A model to deploy: an image, model data and environment (see the module doc)."""
 
     def __init__(
@@ -249,66 +246,27 @@ class Model:
             container_startup_health_check_timeout=container_startup_health_check_timeout,
             routing_config=routing_config,
         )
-        capture = data_capture_config._to_request_dict() if data_capture_config else None
-        if update_endpoint:
-            config_name = self.session.create_endpoint_config(
-                unique_name_from_base(endpoint_name),
-                production_variants=[variant],
-                data_capture_config_dict=capture,
-                tags=tags,
-            )
-            self.session.update_endpoint(endpoint_name, config_name, wait=wait)
-        else:
-            self.session.endpoint_from_production_variants(
-                name=endpoint_name,
-                production_variants=[variant],
-                tags=tags,
-                kms_key=kms_key,
-                wait=wait,
-                data_capture_config_dict=capture,
-            )
+        serve_variant(
+            self.session,
+            endpoint_name,
+            variant,
+            update_endpoint=update_endpoint,
+            wait=wait,
+            tags=tags,
+            config_tags=tags,
+            kms_key=kms_key,
+            data_capture_config=data_capture_config,
+        )
         factory = self.predictor_cls or Predictor
-        predictor = factory(endpoint_name, self.session)
-        if serializer is not None:
-            predictor.serializer = serializer
-        if deserializer is not None:
-            predictor.deserializer = deserializer
-        self.predictor = predictor
-        return predictor
+        self.predictor = predictor_of(
+            factory, endpoint_name, self.session, serializer, deserializer
+        )
+        return self.predictor
 
-    def transformer(
-        self,
-        instance_count: int,
-        instance_type: str,
-        strategy: str | None = None,
-        assemble_with: str | None = None,
-        output_path: str | None = None,
-        output_kms_key: str | None = None,
-        accept: str | None = None,
-        env: dict[str, str] | None = None,
-        max_concurrent_transforms: int | None = None,
-        max_payload: int | None = None,
-        tags: list[dict[str, str]] | None = None,
-        volume_kms_key: str | None = None,
-    ) -> Any:
-        """A ``Transformer`` of this model (created first if need be), as sagemaker's."""
+    def _transformer(self, instance_count: int, instance_type: str, **options: Any) -> Transformer:
         from modelyard.sdk.transformer import for_model
 
-        return for_model(
-            self,
-            instance_count,
-            instance_type,
-            strategy=strategy,
-            assemble_with=assemble_with,
-            output_path=output_path,
-            output_kms_key=output_kms_key,
-            accept=accept,
-            env=env,
-            max_concurrent_transforms=max_concurrent_transforms,
-            max_payload=max_payload,
-            tags=tags,
-            volume_kms_key=volume_kms_key,
-        )
+        return for_model(self, instance_count, instance_type, **options)
 
     def compile(
         self,

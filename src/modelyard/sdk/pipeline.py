@@ -16,6 +16,7 @@ from modelyard.ids import unique_name_from_base
 from modelyard.sdk.hosting import production_variant, session_of
 from modelyard.sdk.model import Model, PredictorFactory, base_name_from_image
 from modelyard.sdk.predictor import Predictor
+from modelyard.sdk.serving import TransformerMixin, predictor_of, serve_variant
 from modelyard.sdk.transformer import Transformer
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.session import Session
 
 
-class PipelineModel:
+class PipelineModel(TransformerMixin):
     """Models chained into one endpoint (``sagemaker.pipeline.PipelineModel``)."""
 
     def __init__(
@@ -94,29 +95,19 @@ class PipelineModel:
             model_data_download_timeout=model_data_download_timeout,
             container_startup_health_check_timeout=container_startup_health_check_timeout,
         )
-        capture = data_capture_config._to_request_dict() if data_capture_config else None
-        if update_endpoint:
-            config_name = self.session.create_endpoint_config(
-                unique_name_from_base(endpoint_name),
-                production_variants=[variant],
-                data_capture_config_dict=capture,
-            )
-            self.session.update_endpoint(endpoint_name, config_name, wait=wait)
-        else:
-            self.session.endpoint_from_production_variants(
-                name=endpoint_name,
-                production_variants=[variant],
-                tags=tags,
-                kms_key=kms_key,
-                wait=wait,
-                data_capture_config_dict=capture,
-            )
-        predictor = (self.predictor_cls or Predictor)(endpoint_name, self.session)
-        if serializer is not None:
-            predictor.serializer = serializer
-        if deserializer is not None:
-            predictor.deserializer = deserializer
-        return predictor
+        serve_variant(
+            self.session,
+            endpoint_name,
+            variant,
+            update_endpoint=update_endpoint,
+            wait=wait,
+            tags=tags,
+            config_tags=None,
+            kms_key=kms_key,
+            data_capture_config=data_capture_config,
+        )
+        factory = self.predictor_cls or Predictor
+        return predictor_of(factory, endpoint_name, self.session, serializer, deserializer)
 
     def _create(self, instance_type: str | None, tags: list[dict[str, str]] | None) -> str:
         """CreateModel of the pipeline (an existing model of the same name is used)."""
@@ -130,39 +121,16 @@ class PipelineModel:
         )
         return name
 
-    def transformer(
-        self,
-        instance_count: int,
-        instance_type: str,
-        strategy: str | None = None,
-        assemble_with: str | None = None,
-        output_path: str | None = None,
-        output_kms_key: str | None = None,
-        accept: str | None = None,
-        env: dict[str, str] | None = None,
-        max_concurrent_transforms: int | None = None,
-        max_payload: int | None = None,
-        tags: list[dict[str, str]] | None = None,
-        volume_kms_key: str | None = None,
-    ) -> Transformer:
-        """A ``Transformer`` running the whole pipeline per record (the model created first)."""
-        name = self._create(instance_type, tags)
+    def _transformer(self, instance_count: int, instance_type: str, **options: Any) -> Transformer:
+        """The whole pipeline per record (the pipeline model created first)."""
+        name = self._create(instance_type, options.get("tags"))
         return Transformer(
             name,
             instance_count,
             instance_type,
-            strategy=strategy,
-            assemble_with=assemble_with,
-            output_path=output_path,
-            output_kms_key=output_kms_key,
-            accept=accept,
-            max_concurrent_transforms=max_concurrent_transforms,
-            max_payload=max_payload,
-            env=env,
-            tags=tags,
             base_transform_job_name=name,
             sagemaker_session=self.session,
-            volume_kms_key=volume_kms_key,
+            **options,
         )
 
     def delete_model(self) -> None:

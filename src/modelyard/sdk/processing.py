@@ -24,10 +24,11 @@ from urllib.request import url2pathname
 
 from modelyard.ids import unique_name_from_base
 from modelyard.sdk import processing_jobs
-from modelyard.sdk.estimator import DEFAULT_ROLE, base_name_from_image
+from modelyard.sdk.estimator import base_name_from_image
 from modelyard.sdk.processing_io import ProcessingInput, ProcessingOutput, _join, _upload
 from modelyard.sdk.processing_jobs import ProcessingJob
 from modelyard.sdk.session import Session
+from modelyard.sdk.training_request import DEFAULT_ROLE
 
 log = logging.getLogger(__name__)
 
