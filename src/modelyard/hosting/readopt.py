@@ -10,6 +10,10 @@ labelled for the endpoint that nobody recorded, are to be stopped.
 An inference pipeline's replica is one group (its front and a process per container):
 its ``HandleId`` lists them all, and it is adopted only if every one still runs (a
 group with a dead member is stopped, and the variant launches a whole new one).
+
+:func:`readopt_all` is the loop's part of a restart: every endpoint of the catalog it
+does not hold yet is rebuilt so, under the loop's lock; the unwanted replicas are
+stopped in its pool.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from modelyard.catalog.base import ResourceRecord
 from modelyard.hosting.deployment import Rollout
@@ -24,13 +29,56 @@ from modelyard.hosting.deployments import Deployment, EndpointState
 from modelyard.hosting.replica_process import HANDLE_SEPARATOR
 from modelyard.hosting.replica_set import HealthPolicy
 from modelyard.hosting.replicas import ReplicaLauncher, ReplicaProcess
-from modelyard.ids import utcnow
+from modelyard.ids import ResourceKind, utcnow
+
+if TYPE_CHECKING:
+    from modelyard.hosting.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 2.0
+KIND = ResourceKind.ENDPOINT
 
 Stop = Callable[[], object]
+
+
+def readopt_all(loop: Reconciler) -> None:
+    """Give the loop every endpoint of the catalog it does not hold yet (a server restart)."""
+    token: str | None = None
+    while True:
+        page = loop.catalog.list(KIND, next_token=token)
+        for record in page.records:
+            if record.name in loop.endpoints:
+                continue
+            try:
+                _adopt(loop, record)
+            except Exception:
+                log.exception("endpoint %s: re-adopting after a restart failed", record.name)
+        token = page.next_token
+        if not token:
+            break
+
+
+def _adopt(loop: Reconciler, record: ResourceRecord) -> None:
+    state, stops = readopt(record, loop.launcher, loop.policy, loop.clock())
+    for stop in stops:
+        loop.pool.submit(stop)
+    with loop.lock:
+        loop.endpoints[record.name] = state
+        loop.status[record.name] = record.status
+        if record.status == "Deleting":
+            state.deleting = True
+        elif record.status == "Failed":
+            for deployment in state.deployments():
+                loop.retire(state, deployment)
+            state.pending = None
+        loop.save_replicas(state)
+    log.info(
+        "endpoint %s (%s): re-adopted %d replica(s)",
+        record.name,
+        record.status,
+        len(state.processes),
+    )
 
 
 def readopt(

@@ -36,7 +36,7 @@ from modelyard.hosting.draining import drain_then_stop
 from modelyard.hosting.metrics import MetricsStore
 from modelyard.hosting.model_data import ModelData
 from modelyard.hosting.preparation import prepare_launches
-from modelyard.hosting.readopt import readopt
+from modelyard.hosting.readopt import readopt_all
 from modelyard.hosting.replica_set import Health, HealthPolicy, Phase, Probe, ReplicaSet
 from modelyard.hosting.replicas import LaunchRequest, ReplicaLauncher, ReplicaProcess
 from modelyard.hosting.routing import RoutingTable
@@ -392,38 +392,5 @@ class Reconciler:
 
     def reconcile(self) -> None:
         """Rebuild every endpoint from the catalog and re-adopt its live replicas."""
-        token: str | None = None
-        while True:
-            page = self.catalog.list(KIND, next_token=token)
-            for record in page.records:
-                if record.name in self.endpoints:
-                    continue
-                try:
-                    self._readopt(record)
-                except Exception:
-                    log.exception("endpoint %s: re-adopting after a restart failed", record.name)
-            token = page.next_token
-            if not token:
-                break
+        readopt_all(self)
         self._wake.set()
-
-    def _readopt(self, record: ResourceRecord) -> None:
-        state, stops = readopt(record, self.launcher, self.policy, self.clock())
-        for stop in stops:
-            self.pool.submit(stop)
-        with self.lock:
-            self.endpoints[record.name] = state
-            self.status[record.name] = record.status
-            if record.status == "Deleting":
-                state.deleting = True
-            elif record.status == "Failed":
-                for deployment in state.deployments():
-                    self.retire(state, deployment)
-                state.pending = None
-            self.save_replicas(state)
-        log.info(
-            "endpoint %s (%s): re-adopted %d replica(s)",
-            record.name,
-            record.status,
-            len(state.processes),
-        )
