@@ -29,11 +29,10 @@ from modelyard.deserializers import JSONDeserializer
 from modelyard.errors import NotFoundError
 from modelyard.model import Model
 from modelyard.predictor import Predictor
-from modelyard.runtime import get_runtime
 from modelyard.serializers import CSVSerializer
 from modelyard.session import Session
 from tests.e2e.conftest import Cli
-from tests.fixtures.asgi_server import serve_modelyard
+from tests.fixtures.e2e_plane import served_plane
 from tests.integration.hosting.conftest import TRAIN, _image_python
 
 ENDPOINT = "scaling"
@@ -65,13 +64,8 @@ def session(tmp_path: Path) -> Iterator[Session]:
         autoscaling_evaluation_window_s=4.0,
         autoscaling_scale_in_window_s=6.0,
     )
-    try:
-        with serve_modelyard(settings) as url, Session(server_url=url, settings=settings) as found:
-            yield found
-    finally:
-        for handle in get_runtime(settings).list():
-            if handle.is_running():
-                handle.stop(2.0)
+    with served_plane(settings) as url, Session(server_url=url, settings=settings) as found:
+        yield found
 
 
 def _model_data(session: Session, scratch: Path) -> str:

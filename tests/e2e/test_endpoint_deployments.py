@@ -27,10 +27,9 @@ from modelyard.config import Settings
 from modelyard.deserializers import JSONDeserializer
 from modelyard.errors import ConflictError, ModelError, NotFoundError, ValidationError
 from modelyard.predictor import Predictor
-from modelyard.runtime import get_runtime
 from modelyard.serializers import CSVSerializer
 from modelyard.session import Session, production_variant
-from tests.fixtures.asgi_server import serve_modelyard
+from tests.fixtures.e2e_plane import served_plane
 from tests.integration.hosting.conftest import TRAIN, _image_python
 
 ROWS = np.array([[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3]])
@@ -75,13 +74,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     settings = Settings(
         home=home, endpoint_health_check_period_s=0.5, endpoint_reconcile_interval_s=0.1
     )
-    try:
-        with serve_modelyard(settings) as url:
-            yield url, settings
-    finally:
-        for handle in get_runtime(settings).list():
-            if handle.is_running():
-                handle.stop(2.0)
+    with served_plane(settings) as url:
+        yield url, settings
 
 
 @pytest.fixture(scope="module")

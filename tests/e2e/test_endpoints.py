@@ -33,7 +33,6 @@ from modelyard.errors import ModelError, NotFoundError, UnsupportedMediaTypeErro
 from modelyard.inputs import TrainingInput
 from modelyard.model import Model
 from modelyard.predictor import Predictor
-from modelyard.runtime import get_runtime
 from modelyard.serializers import (
     CSVSerializer,
     JSONLinesSerializer,
@@ -43,7 +42,7 @@ from modelyard.serializers import (
 )
 from modelyard.session import Session, production_variant
 from modelyard.sklearn import SKLearn, SKLearnPredictor
-from tests.fixtures.asgi_server import serve_modelyard
+from tests.fixtures.e2e_plane import served_plane
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -59,13 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         endpoint_health_check_period_s=0.5,
         endpoint_reconcile_interval_s=0.1,
     )
-    try:
-        with serve_modelyard(settings) as url:
-            yield url, settings
-    finally:
-        for handle in get_runtime(settings).list():
-            if handle.is_running():
-                handle.stop(2.0)
+    with served_plane(settings) as url:
+        yield url, settings
 
 
 @pytest.fixture

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import os
 import signal
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pytest
 
@@ -35,7 +33,7 @@ from modelyard.serializers import CSVSerializer, JSONSerializer
 from modelyard.session import Session
 from modelyard.sklearn import SKLearnModel
 from modelyard.xgboost import XGBoostModel
-from tests.fixtures.asgi_server import serve_modelyard
+from tests.fixtures.e2e_plane import fit_diabetes_pipeline, served_plane, upload_archive
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_EXAMPLE = ROOT / "examples" / "inference_pipeline"
@@ -57,13 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         endpoint_health_check_period_s=0.5,
         endpoint_reconcile_interval_s=0.1,
     )
-    try:
-        with serve_modelyard(settings) as url:
-            yield url, settings
-    finally:
-        for handle in get_runtime(settings).list():
-            if handle.is_running():
-                handle.stop(2.0)
+    with served_plane(settings) as url:
+        yield url, settings
 
 
 @pytest.fixture
@@ -73,34 +66,10 @@ def session(server: tuple[str, Settings]) -> Iterator[Session]:
         yield found
 
 
-def _upload_archive(session: Session, directory: Path, prefix: str) -> str:
-    archive = directory.parent / f"{directory.name}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(directory.iterdir()):
-            tar.add(path, arcname=path.name)
-    return session.upload_data(str(archive), key_prefix=prefix)
-
-
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The preprocessor and the booster, fitted in-process on the diabetes data."""
-    import xgboost as xgb
-    from sklearn.datasets import load_diabetes
-    from sklearn.preprocessing import StandardScaler
-
-    features, target = load_diabetes(return_X_y=True, scaled=False)
-    scaler = StandardScaler().fit(features)
-    booster = xgb.train(
-        {"max_depth": 2, "eta": 0.3},
-        xgb.DMatrix(scaler.transform(features), label=target),
-        num_boost_round=15,
-    )
-    root = tmp_path_factory.mktemp("artifacts")
-    (root / "pre").mkdir()
-    joblib.dump(scaler, root / "pre" / "model.joblib")
-    (root / "xgb").mkdir()
-    booster.save_model(str(root / "xgb" / "xgboost-model.json"))
-    return {"rows": features[:4], "scaler": scaler, "booster": booster, "root": root}
+    return fit_diabetes_pipeline(tmp_path_factory.mktemp("artifacts"), rows=4)
 
 
 def _preprocessor(session: Session, model_data: str) -> SKLearnModel:
@@ -125,8 +94,8 @@ def test_a_preprocessor_and_xgboost_serve_as_one_pipeline(
 ) -> None:
     import xgboost as xgb
 
-    pre_data = _upload_archive(session, fitted["root"] / "pre", "e2e/pipeline/pre")
-    xgb_data = _upload_archive(session, fitted["root"] / "xgb", "e2e/pipeline/xgb")
+    pre_data = upload_archive(session, fitted["root"] / "pre", "e2e/pipeline/pre")
+    xgb_data = upload_archive(session, fitted["root"] / "xgb", "e2e/pipeline/xgb")
     booster = XGBoostModel(
         model_data=xgb_data,
         framework_version="2.1",
@@ -207,7 +176,7 @@ def test_a_preprocessor_and_xgboost_serve_as_one_pipeline(
 def test_a_failing_second_container_answers_424_naming_it(
     session: Session, fitted: dict[str, Any], tmp_path: Path
 ) -> None:
-    pre_data = _upload_archive(session, fitted["root"] / "pre", "e2e/pipeline/pre")
+    pre_data = upload_archive(session, fitted["root"] / "pre", "e2e/pipeline/pre")
     code = tmp_path / "failing"
     code.mkdir()
     (code / "failing.py").write_text(FAILING_SCRIPT)

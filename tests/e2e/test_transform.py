@@ -34,7 +34,7 @@ from modelyard.sklearn import SKLearn, SKLearnModel
 from modelyard.store import get_store
 from modelyard.transformer import Transformer
 from modelyard.xgboost import XGBoostModel
-from tests.fixtures.asgi_server import serve_modelyard
+from tests.fixtures.e2e_plane import fit_diabetes_pipeline, served_plane, upload_archive
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -66,13 +66,8 @@ def transform_fn(model, input_data, content_type, accept):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     home = tmp_path_factory.mktemp("transform-home")
     settings = Settings(home=home, endpoint_stop_grace_s=5.0)
-    try:
-        with serve_modelyard(settings) as url:
-            yield url, settings
-    finally:
-        for handle in get_runtime(settings).list():
-            if handle.is_running():
-                handle.stop(2.0)
+    with served_plane(settings) as url:
+        yield url, settings
 
 
 @pytest.fixture(scope="module")
@@ -149,32 +144,7 @@ def sklearn_estimator(session: Session) -> SKLearn:
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A scaler and a booster fitted in-process on the diabetes data."""
-    import joblib
-    import xgboost as xgb
-    from sklearn.datasets import load_diabetes
-    from sklearn.preprocessing import StandardScaler
-
-    features, target = load_diabetes(return_X_y=True, scaled=False)
-    scaler = StandardScaler().fit(features)
-    booster = xgb.train(
-        {"max_depth": 2, "eta": 0.3},
-        xgb.DMatrix(scaler.transform(features), label=target),
-        num_boost_round=15,
-    )
-    root = tmp_path_factory.mktemp("artifacts")
-    (root / "pre").mkdir()
-    joblib.dump(scaler, root / "pre" / "model.joblib")
-    (root / "xgb").mkdir()
-    booster.save_model(str(root / "xgb" / "xgboost-model.json"))
-    return {"rows": features[:40], "scaler": scaler, "booster": booster, "root": root}
-
-
-def _archive(session: Session, directory: Path, prefix: str) -> str:
-    archive = directory.parent / f"{directory.name}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(directory.iterdir()):
-            tar.add(path, arcname=path.name)
-    return session.upload_data(str(archive), key_prefix=prefix)
+    return fit_diabetes_pipeline(tmp_path_factory.mktemp("artifacts"), rows=40)
 
 
 def test_the_sklearn_example_transforms_csv_in_input_order(
@@ -257,7 +227,7 @@ def test_an_xgboost_model_transforms_recordio_protobuf(
 
     scaled = fitted["scaler"].transform(fitted["rows"]).astype(np.float32)
     model = XGBoostModel(
-        model_data=_archive(session, fitted["root"] / "xgb", "e2e/transform/xgb"),
+        model_data=upload_archive(session, fitted["root"] / "xgb", "e2e/transform/xgb"),
         framework_version="2.1",
         sagemaker_session=session,
     )
@@ -279,7 +249,7 @@ def test_an_inference_pipeline_runs_in_batch(session: Session, fitted: dict[str,
     import xgboost as xgb
 
     preprocessor = SKLearnModel(
-        model_data=_archive(session, fitted["root"] / "pre", "e2e/transform/pre"),
+        model_data=upload_archive(session, fitted["root"] / "pre", "e2e/transform/pre"),
         entry_point="preprocessor.py",
         source_dir=str(EXAMPLES / "inference_pipeline"),
         framework_version="1.5",
@@ -288,7 +258,7 @@ def test_an_inference_pipeline_runs_in_batch(session: Session, fitted: dict[str,
         sagemaker_session=session,
     )
     booster = XGBoostModel(
-        model_data=_archive(session, fitted["root"] / "xgb", "e2e/transform/xgb-pipe"),
+        model_data=upload_archive(session, fitted["root"] / "xgb", "e2e/transform/xgb-pipe"),
         framework_version="2.1",
         model_server_workers=1,
         sagemaker_session=session,
