@@ -65,21 +65,22 @@ def _has_blank_line(payload: bytes | bytearray) -> bool:
     return pattern.search(payload) is not None
 
 
-def _fill(stream: BinaryIO, view: memoryview) -> int:
-    """Read into ``view`` until it is full or the stream ends; the bytes read."""
+def _fill(stream: BinaryIO, buffer: bytearray, start: int) -> int:
+    """Read into ``buffer`` from ``start`` until it is full or the stream ends; the bytes read."""
     readinto = getattr(stream, "readinto", None)
-    filled = 0
-    while filled < len(view):
-        if readinto is not None:
-            size = readinto(view[filled:])
-        else:
-            chunk = stream.read(min(len(view) - filled, READ_CHUNK_BYTES))
-            size = len(chunk)
-            view[filled : filled + size] = chunk
-        if not size:
-            break
-        filled += size
-    return filled
+    filled = start
+    with memoryview(buffer) as view:
+        while filled < len(view):
+            if readinto is not None:
+                size = readinto(view[filled:])
+            else:
+                chunk = stream.read(min(len(view) - filled, READ_CHUNK_BYTES))
+                size = len(chunk)
+                view[filled : filled + size] = chunk
+            if not size:
+                break
+            filled += size
+    return filled - start
 
 
 def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> Iterator[Batch]:
@@ -88,22 +89,31 @@ def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> I
     Each batch is read straight into a buffer of its own, one byte over the limit (to
     know whether the batch may end there), and becomes the payload once cut after its
     last newline: the bytes are copied only by the read, but for the part line past the
-    cut, which starts the next buffer.
+    cut, which starts the next buffer. An object's first read is of one chunk, so that a
+    small object does not cost a whole batch's buffer.
     """
     limit = plan.max_payload_bytes
+    window = min(limit + 1, READ_CHUNK_BYTES)
     carry = b""
     record = 0
+    ended = False
     while True:
-        buffer = bytearray(limit + 1)
-        buffer[: len(carry)] = carry
-        with memoryview(buffer) as view:
-            filled = len(carry) + _fill(stream, view[len(carry) :])
-        if not filled:
-            return
-        if filled <= limit:  # the stream ended: the rest is the last batch
-            del buffer[filled:]
-            if not buffer.endswith(b"\n"):
-                buffer += b"\n"
+        if ended:
+            buffer = bytearray(carry)
+        else:
+            buffer = bytearray(window)
+            buffer[: len(carry)] = carry
+            filled = len(carry) + _fill(stream, buffer, len(carry))
+            if filled == window <= limit:  # a large object: whole batches from now on
+                window = limit + 1
+                buffer += bytes(window - filled)
+                filled += _fill(stream, buffer, filled)
+            ended = filled < len(buffer)
+            if ended:
+                del buffer[filled:]
+                if buffer and not buffer.endswith(b"\n"):
+                    buffer += b"\n"
+        if len(buffer) <= limit:
             carry = b""
         else:
             cut = buffer.rfind(b"\n", 0, limit) + 1
@@ -122,7 +132,7 @@ def line_batches_fast(stream: BinaryIO, plan: RecordPlan, object_name: str) -> I
                 payload = _filter_payload(bytes(payload), record, count, plan, object_name)
             yield Batch(payload, (), record, count)
             record += count
-        if not carry and filled <= limit:
+        if ended and not carry:
             return
 
 

@@ -177,6 +177,25 @@ def test_blank_lines_where_a_batch_is_cut_are_dropped() -> None:
     ]
 
 
+def test_the_newline_added_to_a_last_line_counts_toward_the_limit() -> None:
+    plan = RecordPlan(split_type="Line", max_payload_bytes=10)
+    found = cut(b"abcd\r\n0000", plan)  # 10 bytes, 11 with the newline a batch needs
+    assert [(b.payload, b.first_record, b.count) for b in found] == [
+        (b"abcd\r\n", 0, 1),
+        (b"0000\n", 1, 1),
+    ]
+
+
+def test_an_object_over_several_reads_is_cut_into_whole_batches() -> None:
+    rows = [b"%d,%s" % (i, b"x" * (i % 50)) for i in range(120_000)]
+    data = b"\n".join(rows) + b"\n"
+    plan = RecordPlan(split_type="Line", max_payload_bytes=2 * MB)
+    found = cut(data, plan, step=300_000)
+    assert len(data) > 3 * MB
+    assert lines_of([b.payload for b in found]) == rows
+    assert all(2 * MB - 60 < len(b.payload) <= 2 * MB for b in found[:-1])
+
+
 def test_a_stretch_of_blank_lines_makes_no_request() -> None:
     plan = RecordPlan(split_type="Line", max_payload_bytes=4)
     found = cut(b"a\n" + b"\n" * 9 + b"\r\n" * 5 + b"b\n", plan, step=3)
