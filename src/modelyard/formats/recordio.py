@@ -355,7 +355,7 @@ def _magic_words(words: NDArray[np.uint32]) -> NDArray[np.int64]:
     """
     hits = words == MAGIC
     usable = hits.size & ~7
-    groups = hits[:usable].view(np.uint64)
+    groups = hits[:usable].view("<u8")
     busy = np.flatnonzero(groups != 0)
     flags = groups[busy]
     if bool((flags & (flags - np.uint64(1))).any()):
