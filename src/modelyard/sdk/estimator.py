@@ -22,6 +22,7 @@ from modelyard.ids import unique_name_from_base
 from modelyard.sdk import naming, sourcedir, training_jobs, training_request
 from modelyard.sdk.compile import CompileMixin
 from modelyard.sdk.estimator_deploy import EstimatorDeployMixin
+from modelyard.sdk.images import framework_image_uri
 from modelyard.sdk.inputs import Inputs
 from modelyard.sdk.session import Session
 from modelyard.sdk.training_jobs import TrainingJob
@@ -312,10 +313,9 @@ class Framework(EstimatorBase):
             return self.image_uri
         if not self._framework_name or not self.framework_version:
             raise ValueError("give image_uri, or framework_version for a framework estimator")
-        found = self.sagemaker_session.client.get_json(
-            f"/frameworks/{self._framework_name}/versions/{self.framework_version}/image"
+        self.image_uri = framework_image_uri(
+            self.sagemaker_session.client, self._framework_name, self.framework_version
         )
-        self.image_uri = str(found["TrainingImage"])
         return self.image_uri
 
     @classmethod

@@ -48,3 +48,9 @@ def describe_image(client: ApiClient, name_tag: str) -> dict[str, Any]:
 def list_images(client: ApiClient) -> list[dict[str, Any]]:
     images: list[dict[str, Any]] = client.get_json("/images")["Images"]
     return images
+
+
+def framework_image_uri(client: ApiClient, framework: str, version: str) -> str:
+    """The server's image ``name:tag`` for a framework version (registered if needed)."""
+    found = client.get_json(f"/frameworks/{framework}/versions/{version}/image")
+    return str(found["TrainingImage"])

@@ -26,6 +26,7 @@ from modelyard.formats.serializers import BaseSerializer
 from modelyard.ids import unique_name_from_base
 from modelyard.sdk import naming, sourcedir
 from modelyard.sdk.hosting import production_variant, session_of
+from modelyard.sdk.images import framework_image_uri
 from modelyard.sdk.predictor import Predictor
 from modelyard.sdk.serving import TransformerMixin, predictor_of, serve_variant
 
@@ -372,10 +373,9 @@ class FrameworkModel(Model):
             return self.image_uri
         if not self._framework_name or not self.framework_version:
             raise ValueError("give image_uri, or framework_version for a framework model")
-        found = self.session.client.get_json(
-            f"/frameworks/{self._framework_name}/versions/{self.framework_version}/image"
+        self.image_uri = framework_image_uri(
+            self.session.client, self._framework_name, self.framework_version
         )
-        self.image_uri = str(found["TrainingImage"])
         return self.image_uri
 
     def prepare_container_def(

@@ -25,6 +25,7 @@ from urllib.request import url2pathname
 from modelyard.ids import unique_name_from_base
 from modelyard.sdk import processing_jobs
 from modelyard.sdk.estimator import base_name_from_image
+from modelyard.sdk.images import framework_image_uri
 from modelyard.sdk.processing_io import ProcessingInput, ProcessingOutput, _join, _upload
 from modelyard.sdk.processing_jobs import ProcessingJob
 from modelyard.sdk.session import Session
@@ -385,5 +386,4 @@ class ScriptProcessor(Processor):
 
 def framework_image(session: Session, framework: str, version: str) -> str:
     """The server's image ``name:tag`` for a framework version (registered if needed)."""
-    found = session.client.get_json(f"/frameworks/{framework}/versions/{version}/image")
-    return str(found["TrainingImage"])
+    return framework_image_uri(session.client, framework, version)
