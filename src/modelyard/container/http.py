@@ -155,8 +155,14 @@ class RequestParser:
     # -- pieces ------------------------------------------------------------------------
 
     def _take(self, size: int) -> bytes:
-        piece = bytes(self._buffer[:size])
-        del self._buffer[:size]
+        buffer = self._buffer
+        if size == len(buffer):  # the usual body: all that was buffered, copied once
+            piece = bytes(buffer)
+            buffer.clear()
+            return piece
+        with memoryview(buffer) as view:  # released before the buffer is resized
+            piece = bytes(view[:size])
+        del buffer[:size]
         return piece
 
     def _finish(self, body: bytes) -> Request:

@@ -24,6 +24,23 @@ from modelyard.container.serving_errors import (
 )
 
 RECORDIO_PROTOBUF = "application/x-recordio-protobuf"
+CSV = "text/csv"
+_PLAIN_KINDS = frozenset("biuf")  # values whose str() is what the CSV writer writes
+
+
+def _csv_lines(prediction: Any) -> bytes | None:
+    """A 1-D array of numbers or booleans as CSV, one value per line; None otherwise.
+
+    Byte for byte what ``formats.delimited.write_csv`` writes for it (``repr`` of each
+    float, ``str`` of the rest, nothing needs quoting), at the cost of one join rather
+    than one CSV row per label: a batch transform answers a whole batch of labels.
+    """
+    if prediction.ndim != 1 or prediction.dtype.kind not in _PLAIN_KINDS:
+        return None
+    if not prediction.size:
+        return b""
+    values = prediction.tolist()
+    return ("\n".join(map(repr if prediction.dtype.kind == "f" else str, values)) + "\n").encode()
 
 
 def _unsupported(exc: Exception, status: int, code: str) -> ServingError:
@@ -47,6 +64,10 @@ def decode_input(input_data: str | bytes, content_type: str, *, numeric: bool) -
         codec = content_types.get_codec(content_type)
         if codec.content_type == delimited.CONTENT_TYPE and numeric:
             return delimited.read_csv(input_data, dtype="float32")
+        if codec.content_type == delimited.CONTENT_TYPE and isinstance(input_data, str):
+            # The text as read_csv would decode its UTF-8 (BOM dropped), without
+            # re-encoding and re-decoding a whole batch.
+            return delimited.read_csv(input_data.removeprefix("\ufeff"))
         body = input_data.encode() if isinstance(input_data, str) else input_data
         if codec.content_type == libsvm.CONTENT_TYPE:
             return libsvm.read_libsvm(body)
@@ -78,6 +99,10 @@ def encode_output(prediction: Any, accept: str, default_accept: str) -> tuple[by
 
     try:
         codec = content_types.select_codec_for_accept(accept, default_accept)
+        if codec.content_type == CSV and isinstance(prediction, np.ndarray):
+            lines = _csv_lines(prediction)
+            if lines is not None:
+                return lines, CSV
         if codec.content_type == RECORDIO_PROTOBUF:
             array = np.asarray(prediction)
             if array.ndim < 2:

@@ -13,6 +13,7 @@ from modelyard.container.defaults import detect_framework, framework_handlers
 from modelyard.container.defaults.common import decode_input, encode_output, single_file
 from modelyard.container.serving_errors import ServingError
 from modelyard.formats import decode_records, encode_dense, write_npy
+from modelyard.formats.delimited import write_csv
 
 ROWS = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]])
 
@@ -103,6 +104,39 @@ def test_recordio_protobuf_output_is_one_record_per_prediction() -> None:
     body, written = encode_output(np.array([0.5, 1.5]), "application/x-recordio-protobuf", "")
     assert written == "application/x-recordio-protobuf"
     assert len(decode_records(body)) == 2
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        np.array([0, 1, 1, 0]),
+        np.array([255, 0], dtype=np.uint8),
+        np.array([2**63 - 1, -(2**63)], dtype=np.int64),
+        np.array([True, False]),
+        np.array([1.5, np.nan, np.inf, -np.inf, 1e300, 5e-324, 0.1 + 0.2, -0.0]),
+        np.array([0.1, 2.5, -3.0], dtype=np.float32),
+        np.array([1.0, 65504.0], dtype=np.float16),
+        np.array([], dtype=np.int64),
+        np.array(["a,b", 'say "hi"']),
+        np.array([[1.5, 2.0], [3.0, np.nan]]),
+        np.array(7.25),
+    ],
+)
+def test_csv_labels_are_written_as_the_csv_writer_does(prediction: Any) -> None:
+    """The one-join fast path for a batch of labels and the CSV writer agree byte for byte."""
+    assert encode_output(prediction, "text/csv", "application/json") == (
+        write_csv(prediction),
+        "text/csv",
+    )
+
+
+def test_csv_bodies_read_the_same_with_or_without_a_byte_order_mark() -> None:
+    plain = decode_input("1,2\n3,4\n", "text/csv", numeric=False)
+    marked = decode_input("\ufeff1,2\n3,4\n", "text/csv", numeric=False)
+    as_bytes = decode_input(b"\xef\xbb\xbf1,2\n3,4\n", "text/x-csv", numeric=False)
+    assert plain.dtype == marked.dtype == as_bytes.dtype == np.float64
+    assert np.array_equal(plain, marked)
+    assert np.array_equal(plain, as_bytes)
 
 
 def test_unsupported_accept_is_406() -> None:
