@@ -9,9 +9,11 @@ this machine's cores:
 - **in-process**: the image's own Python reads the CSV in chunks of the same size a
   transform request carries (6 MB, cut at line ends), parses each with the same parser
   the scikit-learn container's default ``input_fn`` uses (numpy's C ``loadtxt``), calls
-  ``model.predict`` and writes the labels one per line to a file. One process: this is
-  what a user's own loop does. ``predict`` itself is vectorized (one BLAS product per
-  chunk), so it is not the bottleneck of either side; parsing is.
+  ``model.predict`` and writes the labels one per line to a file. Measured twice: in one
+  process (what a user's own loop does), and in one process per core, each over its own
+  byte range of the file cut at line ends (the same cores the job gets; the rate is all
+  records over the slowest process's time). ``predict`` itself is vectorized (one BLAS
+  product per chunk), so it is not the bottleneck of either side; parsing is.
 - **transform job**: a modelyard control plane in its own process, the CSV in its store,
   ``CreateTransformJob`` with ``SplitType=Line``, ``BatchStrategy=MultiRecord``, the
   default 6 MB payload, ``Accept=text/csv`` and ``AssembleWith=Line`` on one
@@ -23,7 +25,8 @@ replica start and stop included) and its transforming phase (``TransformProgress
 ``ElapsedSeconds``: from the replicas answering ``/ping`` to the last ``.out``
 written). The target (at least 85% of the in-process rate) is checked on the
 transforming phase, since the replicas' start and stop are a constant cost that a
-larger input amortizes away. Both sides' labels are checked to be the same.
+larger input amortizes away, against both in-process rates; the verdict uses the one
+process per core loop, the stricter of the two. Both sides' labels are checked to be the same.
 
 Also reported, since it decides the rate once the cores are busy: the CPU seconds the
 control plane's process spends on each job (reading the input, cutting batches, the
@@ -77,13 +80,27 @@ IN_PROCESS = """
 import io, sys, time
 import joblib, numpy as np
 model = joblib.load(sys.argv[1])
+first, last = int(sys.argv[4]), int(sys.argv[5])  # this process's byte range, cut at lines
 chunk_bytes = 6 * 2**20
 started, cpu_started = time.perf_counter(), time.process_time()
 count = 0
 with open(sys.argv[2], "rb") as source, open(sys.argv[3], "w") as out:
+    def line_start(offset):
+        if offset == 0:
+            return 0
+        source.seek(offset - 1)
+        source.readline()
+        return source.tell()
+    end = line_start(last) if last >= 0 else -1
+    position = line_start(first)
+    source.seek(position)
     rest = b""
     while True:
-        data = source.read(chunk_bytes - len(rest))
+        wanted = chunk_bytes - len(rest)
+        if end >= 0:
+            wanted = max(0, min(wanted, end - position))
+        data = source.read(wanted) if wanted else b""
+        position += len(data)
         if not data and not rest:
             break
         block = rest + data
@@ -238,14 +255,39 @@ def run_job(api: Any, work: Path, name: str) -> dict[str, Any]:
     return described
 
 
-def in_process(python: Path, model_file: Path, data: Path, out: Path) -> tuple[float, float]:
-    """Records/s of the in-process loop (see the module doc), and its CPU seconds."""
-    completed = subprocess.run(
-        [str(python), "-c", IN_PROCESS, str(model_file), str(data), str(out)],
-        check=True, capture_output=True, text=True, env=clean_env({}),
-    )  # fmt: skip
-    count, seconds, cpu = completed.stdout.split()
-    return int(count) / float(seconds), float(cpu)
+def in_process(
+    python: Path, model_file: Path, data: Path, out: Path, processes: int = 1
+) -> tuple[float, float]:
+    """Records/s of the in-process loop over ``processes`` byte ranges at once (see the
+    module doc), and its CPU seconds summed over them."""
+    size = data.stat().st_size
+    bounds = [size * i // processes for i in range(processes)] + [-1]
+    outs = [out if processes == 1 else out.with_suffix(f".{i}") for i in range(processes)]
+    started = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [
+                *(str(python), "-c", IN_PROCESS, str(model_file), str(data), str(outs[i])),
+                *(str(bounds[i]), str(bounds[i + 1])),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=clean_env({}),
+        )
+        for i in range(processes)
+    ]
+    count, cpu = 0, 0.0
+    for process in running:
+        stdout, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"the in-process loop failed ({process.returncode})")
+        done, _, spent = stdout.split()
+        count += int(done)
+        cpu += float(spent)
+    seconds = time.perf_counter() - started
+    if processes > 1:
+        out.write_text("".join(part.read_text() for part in outs))
+    return count / seconds, cpu
 
 
 def main() -> int:
@@ -268,7 +310,9 @@ def main() -> int:
         print(f"input: {args.rows} rows x {args.features} features, {size_mb:.0f} MB of CSV")
         print(f"cores: {len(os.sched_getaffinity(0))}")
 
+        cores = len(os.sched_getaffinity(0))
         local: list[float] = []
+        parallel: list[float] = []
         phase: list[float] = []
         whole: list[float] = []
         local_cpu: list[float] = []
@@ -279,18 +323,23 @@ def main() -> int:
                 rate, cpu = in_process(python, model_file, data, work / "local.out")
                 local.append(rate)
                 local_cpu.append(cpu)
+                rate, _ = in_process(python, model_file, data, work / "parallel.out", cores)
+                parallel.append(rate)
                 cpu_before = cpu_seconds(server_pid)
                 described = run_job(api, work, f"bench-{round_}")
                 job_cpu.append(cpu_seconds(server_pid) - cpu_before)
                 records = described["TransformProgress"]["RecordsDone"]
                 phase.append(records / described["TransformProgress"]["ElapsedSeconds"])
                 whole.append(records / described["WallSeconds"])
-        same = [int(float(v)) for v in (work / "job.out").read_text().split()] == [
-            int(v) for v in (work / "local.out").read_text().split()
-        ]
+        job_labels = [int(float(v)) for v in (work / "job.out").read_text().split()]
+        same = all(
+            job_labels == [int(v) for v in (work / name).read_text().split()]
+            for name in ("local.out", "parallel.out")
+        )
         print(f"records/s over {args.repeat} interleaved rounds (best, median):")
         for label, rates in (
             ("in-process predict", local),
+            (f"in-process x{cores} procs", parallel),
             ("transform (phase)", phase),
             ("transform (whole job)", whole),
         ):
@@ -308,10 +357,13 @@ def main() -> int:
             f"MaxPayloadInMB={described['MaxPayloadInMB']}"
         )
         print(f"same labels as in-process: {same}")
-        local_rate, phase_rate = max(local), max(phase)
-        ratio = phase_rate / local_rate
+        phase_rate = max(phase)
+        print(f"transform / in-process (one process): {phase_rate / max(local):.0%}")
+        ratio = phase_rate / max(parallel)
         verdict = "met" if ratio >= TARGET else "NOT met"
-        print(f"transform / in-process: {ratio:.0%} (target {TARGET:.0%}: {verdict})")
+        print(
+            f"transform / in-process (x{cores} procs): {ratio:.0%} (target {TARGET:.0%}: {verdict})"
+        )
         return 0 if same else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
