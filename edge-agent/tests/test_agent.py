@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -156,11 +157,11 @@ def test_a_switch_while_serving_fails_no_request(tmp_path: Path) -> None:
         for thread in threads:
             thread.start()
         while agent.metrics.snapshot()["Invocations"] < 50:
-            pass
+            time.sleep(0.001)
         agent.install(v2)
         seen = agent.metrics.snapshot()["Invocations"]
         while agent.metrics.snapshot()["Invocations"] < seen + 50:
-            pass
+            time.sleep(0.001)
         stop.set()
         for thread in threads:
             thread.join()

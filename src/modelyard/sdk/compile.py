@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 from modelyard.errors import ModelyardError
@@ -181,14 +182,14 @@ def compile_model_data(
     return CompiledModel(session, name, described)
 
 
-class CompileMixin:
+class CompileMixin(ABC):
     """``compile_model`` for estimators (sagemaker v2's ``EstimatorBase.compile_model``)."""
 
     sagemaker_session: Session
 
     @property
-    def model_data(self) -> str:  # provided by the estimator
-        raise NotImplementedError
+    @abstractmethod
+    def model_data(self) -> str: ...
 
     def compile_model(
         self,

@@ -8,6 +8,7 @@ defines) is named after the job's base name, then deployed to an endpoint or giv
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, cast
 
 from modelyard.ids import unique_name_from_base
@@ -18,21 +19,25 @@ if TYPE_CHECKING:
     from modelyard.sdk.training_jobs import TrainingJob
 
 
-class EstimatorDeployMixin:
-    """Deploying what an estimator trained (see the module doc)."""
+class EstimatorDeployMixin(ABC):
+    """Deploying what an estimator trained (see the module doc).
+
+    Abstract like sagemaker's ``EstimatorBase``: ``EstimatorBase`` provides the latest job
+    and the training image, each concrete estimator its ``create_model``.
+    """
 
     base_job_name: str | None
     tags: list[dict[str, str]] | None
 
-    def _latest(self) -> TrainingJob:  # provided by the estimator
-        raise NotImplementedError
+    @abstractmethod
+    def _latest(self) -> TrainingJob: ...
 
-    def training_image_uri(self) -> str:  # provided by the estimator
-        raise NotImplementedError
+    @abstractmethod
+    def training_image_uri(self) -> str: ...
 
+    @abstractmethod
     def create_model(self, **kwargs: Any) -> Any:
         """A :class:`~modelyard.sdk.model.Model` of the latest job (subclasses decide which)."""
-        raise NotImplementedError
 
     def deploy(
         self,

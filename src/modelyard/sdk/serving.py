@@ -9,6 +9,7 @@ both; each says how its model is created and its ``Transformer`` made.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from modelyard.ids import unique_name_from_base
@@ -71,11 +72,13 @@ def predictor_of(
     return predictor
 
 
-class TransformerMixin:
+class TransformerMixin(ABC):
     """``transformer()`` with sagemaker's arguments; ``_transformer`` makes it."""
 
-    def _transformer(self, instance_count: int, instance_type: str, **options: Any) -> Transformer:
-        raise NotImplementedError
+    @abstractmethod
+    def _transformer(
+        self, instance_count: int, instance_type: str, **options: Any
+    ) -> Transformer: ...
 
     def transformer(
         self,
