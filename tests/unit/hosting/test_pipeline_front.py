@@ -428,3 +428,20 @@ def test_the_front_process_serves_then_drains_on_sigterm() -> None:
                 process.stderr.close()
 
     run(scenario())
+
+
+def test_the_front_loads_none_of_the_controllers() -> None:
+    """Each pipeline replica runs a front: it must stay small (no catalog, no controllers)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, modelyard.hosting.pipeline_front; "
+            "print(sorted(m for m in sys.modules if m.startswith(('modelyard.hosting.endpoints', "
+            "'modelyard.hosting.autoscaling', 'modelyard.catalog', 'sqlalchemy'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.strip() == "[]"
