@@ -85,8 +85,11 @@ def _transform_replicas(settings: Settings) -> list[psutil.Process]:
         if spec is None or pid is None or not handle.is_running():
             continue
         if spec.labels.get("modelyard.kind") == "transform-replica":
-            root = psutil.Process(pid)
-            found += [root, *root.children(recursive=True)]
+            try:
+                root = psutil.Process(pid)
+                found += [root, *root.children(recursive=True)]
+            except psutil.Error:  # it exited while being listed: nothing of it to count
+                continue
     return found
 
 
